@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `/dev/guestgate` misc device.
+//!
+//! `device_shim.c` registers the misc device and the debugfs directory
+//! (`/sys/kernel/debug/guestgate/`), which 6.12 offers only in C, and forwards
+//! every file operation here: open and release manage the per-open
+//! [`DeviceFile`], ioctl decodes the UAPI commands, one function per command.
+//! The counters shown by debugfs live here.
+
+use crate::{bindings, info};
+use core::{
+    ffi::c_void,
+    mem::size_of,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+};
+use kernel::{
+    error::to_result,
+    ffi::{c_int, c_long, c_uint, c_ulong},
+    prelude::*,
+    uaccess::{UserPtr, UserSlice},
+};
+
+static REGISTERED: AtomicBool = AtomicBool::new(false);
+static OPENS: AtomicU64 = AtomicU64::new(0);
+static RELEASES: AtomicU64 = AtomicU64::new(0);
+static IOCTLS: AtomicU64 = AtomicU64::new(0);
+static UNKNOWN_IOCTLS: AtomicU64 = AtomicU64::new(0);
+
+/// The registered misc device and debugfs files.
+///
+/// # Invariants
+///
+/// While a `Registration` exists, `/dev/guestgate` and the debugfs files are
+/// registered, and it is the only `Registration`.
+pub(crate) struct Registration(());
+
+impl Registration {
+    /// Registers `/dev/guestgate` and the debugfs files.
+    ///
+    /// Fails with `EBUSY` while another `Registration` exists.
+    pub(crate) fn new() -> Result<Self> {
+        if REGISTERED.swap(true, Relaxed) {
+            return Err(EBUSY);
+        }
+        // SAFETY: FFI call without preconditions; `REGISTERED` makes it the
+        // only registration.
+        if let Err(e) = to_result(unsafe { bindings::guestgate_device_register() }) {
+            REGISTERED.store(false, Relaxed);
+            return Err(e);
+        }
+        // INVARIANT: registered above, and `REGISTERED` was false.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the device is registered. Unregistering
+        // waits for no file operation of the device, but every open file holds
+        // a reference on this module, so none is in progress or can start.
+        unsafe { bindings::guestgate_device_unregister() };
+        REGISTERED.store(false, Relaxed);
+    }
+}
+
+/// The state of one open file of `/dev/guestgate`.
+///
+/// Empty for now: the mechanisms that give userspace objects of their own
+/// (caches, toy vCPUs) keep them here, so that closing the file tears them
+/// down.
+pub(crate) struct DeviceFile;
+
+impl DeviceFile {
+    fn ioctl(&self, cmd: c_uint, arg: UserPtr) -> Result<c_long> {
+        match cmd {
+            bindings::cmd::VERSION => Self::ioctl_version(arg),
+            _ => {
+                UNKNOWN_IOCTLS.fetch_add(1, Relaxed);
+                Err(ENOTTY)
+            }
+        }
+    }
+
+    /// `GUESTGATE_IOCTL_VERSION`: copies a `struct guestgate_version` out.
+    fn ioctl_version(arg: UserPtr) -> Result<c_long> {
+        let ver = info::version();
+        UserSlice::new(arg, size_of::<bindings::guestgate_version>())
+            .writer()
+            .write(&ver)?;
+        Ok(0)
+    }
+}
+
+/// Opens a file: stores a new [`DeviceFile`] in `*priv_`.
+///
+/// # Safety
+///
+/// `priv_` is valid for writes. The caller passes the stored pointer to
+/// [`guestgate_rs_ioctl`] only until it passes it to [`guestgate_rs_release`],
+/// once.
+#[no_mangle]
+unsafe extern "C" fn guestgate_rs_open(priv_: *mut *mut c_void) -> c_int {
+    match KBox::new(DeviceFile, GFP_KERNEL) {
+        Ok(file) => {
+            // SAFETY: `priv_` is valid for writes by the safety requirements.
+            unsafe { priv_.write(KBox::into_raw(file).cast()) };
+            OPENS.fetch_add(1, Relaxed);
+            0
+        }
+        Err(e) => Error::from(e).to_errno(),
+    }
+}
+
+/// Releases a file opened by [`guestgate_rs_open`].
+///
+/// # Safety
+///
+/// `priv_` was stored by [`guestgate_rs_open`] and is not used afterwards.
+#[no_mangle]
+unsafe extern "C" fn guestgate_rs_release(priv_: *mut c_void) {
+    // SAFETY: By the safety requirements `priv_` came from `KBox::into_raw`
+    // in `guestgate_rs_open` and ownership returns here, once.
+    drop(unsafe { KBox::from_raw(priv_.cast::<DeviceFile>()) });
+    RELEASES.fetch_add(1, Relaxed);
+}
+
+/// Handles an ioctl on a file opened by [`guestgate_rs_open`].
+///
+/// Returns 0 or a positive result, or a negative errno; `-ENOTTY` for a
+/// command this module does not know.
+///
+/// # Safety
+///
+/// `priv_` was stored by [`guestgate_rs_open`] and not yet released.
+#[no_mangle]
+unsafe extern "C" fn guestgate_rs_ioctl(priv_: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+    IOCTLS.fetch_add(1, Relaxed);
+    // SAFETY: By the safety requirements `priv_` points to a live
+    // `DeviceFile`, shared by the concurrent ioctls of the file.
+    let file = unsafe { &*priv_.cast::<DeviceFile>() };
+    match file.ioctl(cmd, arg as UserPtr) {
+        Ok(ret) => ret,
+        Err(e) => e.to_errno() as c_long,
+    }
+}
+
+/// Reads the device counters, for debugfs.
+///
+/// # Safety
+///
+/// `stats` is valid for writes.
+#[no_mangle]
+unsafe extern "C" fn guestgate_rs_device_stats(stats: *mut bindings::guestgate_device_stats) {
+    let snapshot = bindings::guestgate_device_stats {
+        opens: OPENS.load(Relaxed),
+        releases: RELEASES.load(Relaxed),
+        ioctls: IOCTLS.load(Relaxed),
+        unknown_ioctls: UNKNOWN_IOCTLS.load(Relaxed),
+    };
+    // SAFETY: `stats` is valid for writes by the safety requirements.
+    unsafe { stats.write(snapshot) };
+}
+
+bindings::c_prototype!(guestgate_rs_open: unsafe extern "C" fn(*mut *mut c_void) -> c_int);
+bindings::c_prototype!(guestgate_rs_release: unsafe extern "C" fn(*mut c_void));
+bindings::c_prototype!(
+    guestgate_rs_ioctl: unsafe extern "C" fn(*mut c_void, c_uint, c_ulong) -> c_long
+);
+bindings::c_prototype!(
+    guestgate_rs_device_stats: unsafe extern "C" fn(*mut bindings::guestgate_device_stats)
+);
+
+/// Rust KUnit cases of the `guestgate_device` suite.
+#[cfg(CONFIG_KUNIT)]
+mod kunit_cases {
+    use super::*;
+    use crate::kunit::{kunit_expect, Kunit, Test};
+    use core::ptr;
+
+    /// Unknown commands get `ENOTTY` and are counted; `VERSION` refuses a
+    /// kernel address as its user pointer.
+    ///
+    /// # Safety
+    ///
+    /// `test` is the running KUnit case.
+    #[no_mangle]
+    unsafe extern "C" fn guestgate_kunit_device_ioctl(test: *mut Kunit) {
+        // SAFETY: By the safety requirements.
+        let test = unsafe { Test::new(test) };
+        let file = DeviceFile;
+
+        let unknown = UNKNOWN_IOCTLS.load(Relaxed);
+        kunit_expect!(test, file.ioctl(0, 0) == Err(ENOTTY));
+        // The VERSION number with another size is another command.
+        let wrong_size = kernel::ioctl::_IOR::<u64>(bindings::GUESTGATE_IOC_MAGIC, 0);
+        kunit_expect!(test, wrong_size != bindings::cmd::VERSION);
+        kunit_expect!(test, file.ioctl(wrong_size, 0) == Err(ENOTTY));
+        kunit_expect!(test, UNKNOWN_IOCTLS.load(Relaxed) - unknown == 2);
+
+        // A kernel address is not a user pointer: nothing may be written there.
+        let mut ver = bindings::guestgate_version::default();
+        let kaddr = ptr::from_mut(&mut ver) as UserPtr;
+        kunit_expect!(
+            test,
+            file.ioctl(bindings::cmd::VERSION, kaddr) == Err(EFAULT)
+        );
+        kunit_expect!(test, ver.abi == 0);
+    }
+
+    /// A file's state is created at open and freed at release, and both are
+    /// counted.
+    ///
+    /// # Safety
+    ///
+    /// `test` is the running KUnit case.
+    #[no_mangle]
+    unsafe extern "C" fn guestgate_kunit_device_open_release(test: *mut Kunit) {
+        // SAFETY: By the safety requirements.
+        let test = unsafe { Test::new(test) };
+        let (opens, releases) = (OPENS.load(Relaxed), RELEASES.load(Relaxed));
+        let mut priv_ = ptr::null_mut();
+
+        // SAFETY: `priv_` is valid for writes and released below, once.
+        kunit_expect!(test, unsafe { guestgate_rs_open(&mut priv_) } == 0);
+        kunit_expect!(test, !priv_.is_null());
+        kunit_expect!(test, OPENS.load(Relaxed) - opens == 1);
+        // SAFETY: `priv_` was stored by `guestgate_rs_open` above.
+        unsafe { guestgate_rs_release(priv_) };
+        kunit_expect!(test, RELEASES.load(Relaxed) - releases == 1);
+    }
+
+    bindings::c_prototype!(guestgate_kunit_device_ioctl: unsafe extern "C" fn(*mut Kunit));
+    bindings::c_prototype!(guestgate_kunit_device_open_release: unsafe extern "C" fn(*mut Kunit));
+}

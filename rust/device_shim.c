@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestgate: the /dev/guestgate misc device and the debugfs state file.
+ *
+ * 6.12 has no Rust abstraction for either: this shim registers them and
+ * forwards every file operation to device.rs, which owns the per-open state,
+ * decodes the ioctls and keeps the counters.
+ */
+#include <linux/build_bug.h>
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
+#include <linux/stddef.h>
+#include <kunit/visibility.h>
+
+#include "shim.h"
+
+/* bindings.rs asserts the same figures for bindgen's view of the struct. */
+static_assert(sizeof(struct guestgate_device_stats) == 32);
+static_assert(offsetof(struct guestgate_device_stats, unknown_ioctls) == 24);
+
+static int guestgate_dev_open(struct inode *inode, struct file *file)
+{
+	return guestgate_rs_open(&file->private_data);
+}
+
+static int guestgate_dev_release(struct inode *inode, struct file *file)
+{
+	guestgate_rs_release(file->private_data);
+	return 0;
+}
+
+static long guestgate_dev_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	return guestgate_rs_ioctl(file->private_data, cmd, arg);
+}
+
+static const struct file_operations guestgate_dev_fops = {
+	.owner = THIS_MODULE,
+	.open = guestgate_dev_open,
+	.release = guestgate_dev_release,
+	.unlocked_ioctl = guestgate_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice guestgate_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "guestgate",
+	.fops = &guestgate_dev_fops,
+	.mode = 0600,
+};
+
+static struct dentry *guestgate_debugfs;
+
+static int guestgate_state_show(struct seq_file *m, void *unused)
+{
+	struct guestgate_device_stats st;
+	struct guestgate_version ver;
+
+	guestgate_get_version(&ver);
+	guestgate_rs_device_stats(&st);
+	seq_printf(m, "version: %u.%u.%u\n", ver.major, ver.minor, ver.patch);
+	seq_printf(m, "abi: %u\n", ver.abi);
+	seq_printf(m, "features: %#llx\n", ver.features);
+	seq_printf(m, "opens: %llu\n", st.opens);
+	seq_printf(m, "releases: %llu\n", st.releases);
+	seq_printf(m, "ioctls: %llu\n", st.ioctls);
+	seq_printf(m, "unknown_ioctls: %llu\n", st.unknown_ioctls);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(guestgate_state);
+
+int guestgate_device_register(void)
+{
+	int ret;
+
+	/* debugfs is optional: its failures are not errors, as everywhere. */
+	guestgate_debugfs = debugfs_create_dir("guestgate", NULL);
+	debugfs_create_file("state", 0444, guestgate_debugfs, NULL,
+			    &guestgate_state_fops);
+
+	ret = misc_register(&guestgate_miscdev);
+	if (ret)
+		debugfs_remove_recursive(guestgate_debugfs);
+	return ret;
+}
+
+void guestgate_device_unregister(void)
+{
+	misc_deregister(&guestgate_miscdev);
+	debugfs_remove_recursive(guestgate_debugfs);
+}
+
+/* guestgate_kunit_device_ioctl(): a Rust KUnit case in device.rs */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_device_ioctl);
+/* guestgate_kunit_device_open_release(): a Rust KUnit case in device.rs */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_device_open_release);
