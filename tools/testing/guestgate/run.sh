@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make run: boot the test kernel, load guestgate and show what it does.
+
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+R=$GG_TOP/build/run
+rm -rf "$R"
+mkdir -p "$R"
+gg_log "booting the test kernel (TCG, about a minute)"
+bash "$GG_TOOLS_DIR/vm.sh" demo "$R"
+# The guest's stdout is interleaved with the console: show the demo part.
+sed -n '/== \/sys\/kernel\/debug\/guestgate\/state$/,$p' "$R/console.log" |
+	grep -v '^\[ *[0-9.]*\]' | sed 's/\r$//'
+[ -f "$R/done" ] || gg_die "the VM did not finish: see $R/console.log"
+python3 "$GG_TOOLS_DIR/judge.py" --demo "$R"

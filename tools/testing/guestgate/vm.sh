@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot the cached test kernel under virtme-ng and run guest.sh in it.
+#
+#   vm.sh check|demo RESULTS_DIR
+#
+# TCG, not KVM: this machine's /dev/kvm cannot boot a stock kernel. Two
+# vCPUs, CPU 1 nohz_full so guest entry/exit really takes the context
+# tracking and RCU paths. kvm must stay unloaded (it would take perf's single
+# guest-callback slot), but udev would load it for the emulated CPU's SVM/VMX:
+# it is blacklisted. The host's root is the guest's, read-only, so the
+# repository is at its own path; RESULTS_DIR is the one writable directory. The console goes to RESULTS_DIR/console.log. Exits with vng's
+# status; the results are judged by judge.py, not by this status.
+
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=$1
+R=$(realpath "$2")
+kdir=${KDIR:-$(gg_kdir)}
+timeout=${GUESTGATE_VM_TIMEOUT:-900}
+
+[ -f "$kdir/arch/x86/boot/bzImage" ] || gg_die "no test kernel at $kdir: run 'make kernel'"
+mkdir -p "$R"
+export PATH=$GG_VENV/bin:$PATH
+
+timeout -k 10 "$timeout" "$GG_VNG" -r "$kdir/arch/x86/boot/bzImage" \
+	--disable-kvm --force-9p --cpus 2 --memory 2G \
+	--append "nohz_full=1 module_blacklist=kvm,kvm_amd,kvm_intel" \
+	--verbose --rwdir "$R" \
+	-- bash "$GG_TOP/tools/testing/guestgate/guest.sh" "$mode" "$R" \
+	</dev/null >"$R/console.log" 2>&1
+rc=$?
+[ $rc -ne 124 ] || gg_log "the VM timed out after ${timeout}s"
+exit $rc
