@@ -65,7 +65,7 @@ while IFS= read -r line; do
 done <"$frag"
 [ $bad -eq 0 ] || gg_die "the test kernel config does not match $frag"
 
-gg_log "building the test kernel in $kdir (about 12 minutes on 2 cores)"
+gg_log "building the test kernel in $kdir (about 18 minutes on 2 cores)"
 make -s -j"$(nproc)" "$@" bzImage modules >"$kdir/build.log" 2>&1 ||
 	{ tail -40 "$kdir/build.log" >&2; gg_die "kernel build failed, see $kdir/build.log"; }
 touch "$stamp"

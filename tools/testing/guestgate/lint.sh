@@ -6,7 +6,8 @@
 #   - clippy (the kernel's CLIPPY=1 build with the clippy-driver matching
 #     the kernel's rustc), on a copy of the tree
 #   - checkpatch.pl --strict on every C file and header
-#   - kernel-doc -Wall on the headers
+#   - kernel-doc -Wall on the headers, and kernel-doc present for every
+#     function exported to other modules
 
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -47,17 +48,30 @@ clippy()
 	return "$rc"
 }
 
+# Every export of the C API is GPL-only and has kernel-doc in the header.
+exports_documented()
+{
+	local sym
+
+	grep -Hn 'EXPORT_SYMBOL(' rust/*_shim.c
+	for sym in $(sed -n 's/^EXPORT_SYMBOL_GPL(\(.*\));/\1/p' rust/*_shim.c); do
+		grep -q "^ \* $sym() - " include/linux/guestgate.h ||
+			echo "$sym: exported without kernel-doc in include/linux/guestgate.h"
+	done
+}
+
 c_files=$(git ls-files -co --exclude-standard '*.c' '*.h')
 rs_files=$(git ls-files -co --exclude-standard '*.rs')
 
 echo "TAP version 13"
-echo "1..$((3 + $(echo "$c_files" | wc -w)))"
+echo "1..$((4 + $(echo "$c_files" | wc -w)))"
 # shellcheck disable=SC2086
 check "rustfmt --check" "$GG_RUSTFMT" --check --config-path .rustfmt.toml $rs_files
 check "clippy" clippy
 # shellcheck disable=SC2086
 check "kernel-doc -Wall include/ rust/shim.h" \
 	"$kdir/scripts/kernel-doc" -none -Wall $(git ls-files -co --exclude-standard 'include/*.h') rust/shim.h
+check "every export is GPL-only with kernel-doc" exports_documented
 for f in $c_files; do
 	check "checkpatch --strict $f" \
 		"$kdir/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types -f "$f"
