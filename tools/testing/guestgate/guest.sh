@@ -10,7 +10,8 @@
 #
 # Results: lifecycle.tap (module load/unload steps as TAP), kunit/<suite>.ktap,
 # kselftest/<test>.tap and .rc, kmemleak.txt, tainted, dmesg.txt, then
-# canary/ (what the detectors said of a planted WARN and leak), done.
+# canary/ (what the detectors said of a planted WARN and leak), done; in demo
+# mode demo.txt instead of the test results.
 
 set -u
 mode=$1
@@ -68,16 +69,18 @@ step "sample reached guestgate through the C API" \
 	sh -c 'dmesg | grep -q "guestgate_sample: using guestgate"'
 
 if [ "$mode" = demo ]; then
-	echo "== /sys/kernel/debug/guestgate/state"
-	cat $DBG/guestgate/state
-	echo "== kernel log"
-	dmesg | grep -E "guestgate" | sed 's/^/  /'
-	echo "== kselftests"
-	for t in "$SELFTESTS"/*_test; do
-		[ -x "$t" ] && "$t" 2>&1 | sed 's/^/  /'
-	done
-	echo "== /sys/kernel/debug/guestgate/state after the tests"
-	cat $DBG/guestgate/state
+	{
+		echo "== /sys/kernel/debug/guestgate/state"
+		cat $DBG/guestgate/state
+		echo "== kernel log"
+		dmesg | grep -E '\] guestgate[a-z_]*: ' | sed 's/^/  /'
+		echo "== kselftests"
+		for t in "$SELFTESTS"/*_test; do
+			[ -x "$t" ] && "$t" 2>&1 | sed 's/^/  /'
+		done
+		echo "== /sys/kernel/debug/guestgate/state after the kselftests"
+		cat $DBG/guestgate/state
+	} >"$R/demo.txt" 2>&1
 else
 	step "insmod guestgate_kunit.ko (runs the KUnit suites)" \
 		insmod "$TOP/guestgate_kunit.ko"
