@@ -56,9 +56,9 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant the device is registered. Unregistering
-        // waits for no file operation of the device, but every open file holds
-        // a reference on this module, so none is in progress or can start.
+        // SAFETY: By the type invariant the device is registered, and this is
+        // the only `Registration`, so it is unregistered once. Files still
+        // open keep working: they pin this module and its file operations.
         unsafe { bindings::guestgate_device_unregister() };
         REGISTERED.store(false, Relaxed);
     }

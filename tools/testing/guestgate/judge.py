@@ -238,18 +238,14 @@ def self_test(kdir):
                 f.write(text)
             return path
 
-        s = Suite("t")
-        parse_tap(s, write("a.tap", "1..2\nok 1 a\nok 2 b\n"))
-        expect("passing TAP passes", s, False)
-        s = Suite("t")
-        parse_tap(s, write("b.tap", "1..3\nok 1 a\nok 2 b\n"))
-        expect("a TAP plan with a missing result fails", s, True)
-        s = Suite("t")
-        parse_tap(s, write("c.tap", "1..1\nnot ok 1 a\n"))
-        expect("'not ok' fails", s, True)
-        s = Suite("t")
-        parse_tap(s, write("d.tap", "ok 1 a\n"))
-        expect("TAP without a plan fails", s, True)
+        for what, tap, failed in (
+                ("passing TAP passes", "1..2\nok 1 a\nok 2 b\n", False),
+                ("a TAP plan with a missing result fails", "1..3\nok 1 a\nok 2 b\n", True),
+                ("'not ok' fails", "1..1\nnot ok 1 a\n", True),
+                ("TAP without a plan fails", "ok 1 a\n", True)):
+            s = Suite("t")
+            parse_tap(s, write("t.tap", tap))
+            expect(what, s, failed)
 
         canary = ("unreferenced object 0xff1 (size 128):\n  hex dump (first 32 bytes):\n"
                   "    67 67  " + CANARY_MARK + "!.\n")
