@@ -8,7 +8,8 @@
 
 GG_TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GG_TOP=$(cd "$GG_TOOLS_DIR/../../.." && pwd)
-GG_CACHE=${GUESTGATE_CACHE:-$HOME/.cache/guestgate}
+GG_HOME=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+GG_CACHE=${GUESTGATE_CACHE:-$GG_HOME/.cache/guestgate}
 
 # The kernel's Rust support is tied to one rustc: Debian's rustc-web of this
 # version, never the rustup toolchain first on PATH.

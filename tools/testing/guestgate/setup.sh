@@ -52,6 +52,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ ! -x "$GG_BINDGEN" ]; then
+	# rustup's cargo, wherever the environment left PATH.
+	export PATH=$PATH:$GG_HOME/.cargo/bin
 	gg_log "installing bindgen-cli $GG_BINDGEN_VERSION into $GG_CACHE/tools"
 	cargo install --quiet --locked --root "$GG_CACHE/tools" \
 		bindgen-cli --version "$GG_BINDGEN_VERSION"
