@@ -213,7 +213,7 @@ def judge_canary(results):
         suite.add("FAIL", "canary ran", "no " + d)
         return suite
     hits = splats(os.path.join(d, "dmesg.txt"))
-    suite.add("PASS" if any("guestgate_canary" in h or "WARNING:" in h for h in hits) else "FAIL",
+    suite.add("PASS" if any("guestgate_canary" in h for h in hits) else "FAIL",
               "the dmesg check flags the canary's WARN")
     leak_file = os.path.join(results, "kmemleak.txt")
     planted = os.path.exists(leak_file) and any(
