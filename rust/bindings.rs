@@ -14,6 +14,7 @@ use kernel::{ffi::c_uint, types::AsBytes};
 
 #[allow(
     dead_code,
+    improper_ctypes,
     missing_docs,
     non_camel_case_types,
     non_upper_case_globals,
@@ -38,6 +39,12 @@ const _: () = {
 
     assert!(size_of::<guestgate_device_stats>() == 32);
     assert!(offset_of!(guestgate_device_stats, unknown_ioctls) == 24);
+
+    assert!(size_of::<guestgate_perf_stats>() == 48);
+    assert!(offset_of!(guestgate_perf_stats, registered) == 40);
+
+    assert!(size_of::<guestgate_guest_info_callbacks>() == 32);
+    assert!(offset_of!(guestgate_guest_info_callbacks, handle_mediated_pmi) == 24);
 };
 
 // SAFETY: `guestgate_version` is four `u32` and a `u64` at offset 16 with no

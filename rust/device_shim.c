@@ -54,7 +54,7 @@ static struct miscdevice guestgate_miscdev = {
 	.mode = 0600,
 };
 
-static struct dentry *guestgate_debugfs;
+struct dentry *guestgate_debugfs;
 
 static int guestgate_state_show(struct seq_file *m, void *unused)
 {

@@ -19,9 +19,13 @@
 
 struct kunit;
 
+struct dentry;
+
 /* device_shim.c, for device.rs */
 int guestgate_device_register(void);
 void guestgate_device_unregister(void);
+/* debugfs directory guestgate/, while the device is registered */
+extern struct dentry *guestgate_debugfs;
 
 /**
  * struct guestgate_device_stats - counters of /dev/guestgate for debugfs
@@ -51,6 +55,48 @@ void guestgate_rs_release(void *priv);
 long guestgate_rs_ioctl(void *priv, unsigned int cmd, unsigned long arg);
 void guestgate_rs_device_stats(struct guestgate_device_stats *stats);
 
+/* The hooks of struct guestgate_guest_info_callbacks, one static call each. */
+enum guestgate_perf_hook {
+	GUESTGATE_PERF_STATE,
+	GUESTGATE_PERF_GET_IP,
+	GUESTGATE_PERF_INTEL_PT_INTR,
+	GUESTGATE_PERF_MEDIATED_PMI,
+};
+
+/**
+ * struct guestgate_perf_stats - counters of the perf callbacks for debugfs
+ * @registrations: successful registrations
+ * @unregistrations: successful unregistrations
+ * @einval: registrations refused with -EINVAL
+ * @ebusy: registrations refused with -EBUSY
+ * @enoent: unregistrations refused with -ENOENT
+ * @registered: 1 while a set is registered
+ */
+struct guestgate_perf_stats {
+	u64 registrations;
+	u64 unregistrations;
+	u64 einval;
+	u64 ebusy;
+	u64 enoent;
+	u32 registered;
+};
+
+/* perf_callbacks_shim.c, for perf_callbacks.rs */
+void guestgate_perf_lock(void);
+void guestgate_perf_unlock(void);
+/*
+ * Points @hook's static call at @cbs's function, or at "return 0" if @cbs
+ * is NULL or has no such function. Called with guestgate_perf_lock() held.
+ */
+void guestgate_perf_switch(enum guestgate_perf_hook hook,
+			   const struct guestgate_guest_info_callbacks *cbs);
+int guestgate_perf_bridge_register(void);
+void guestgate_perf_bridge_unregister(void);
+bool guestgate_perf_rival(const char *name);
+
+/* perf_callbacks.rs, for perf_callbacks_shim.c */
+void guestgate_rs_perf_stats(struct guestgate_perf_stats *stats);
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /* kunit_shim.c, for kunit.rs */
 void guestgate_kunit_check(struct kunit *test, bool ok, const char *file,
@@ -59,6 +105,24 @@ void guestgate_kunit_check(struct kunit *test, bool ok, const char *file,
 /* Rust KUnit cases, exported for guestgate_kunit.ko */
 void guestgate_kunit_device_ioctl(struct kunit *test);
 void guestgate_kunit_device_open_release(struct kunit *test);
+void guestgate_kunit_perf_guard(struct kunit *test);
+void guestgate_kunit_perf_busy(struct kunit *test);
+
+/*
+ * Fault injection for the tests: while @skip, unregistering skips its RCU
+ * grace periods (the use-after-free that they prevent must be seen).
+ */
+void guestgate_rs_perf_skip_rcu_wait(bool skip);
+
+/*
+ * Benchmark of Rust callers: times @calls dispatches of one scheme (0
+ * nothing registered, 1 registered, 2 direct call of an empty function,
+ * 3 pointer load and indirect call) and stores the TSC cycles in @cycles.
+ * Returns 0, -EBUSY (kind 1 with a set registered) or -EINVAL.
+ */
+int guestgate_rs_perf_bench(u32 kind, u64 calls, u64 *cycles);
+/* perf_callbacks_shim.c: the benchmark's empty function, opaque to Rust */
+unsigned int guestgate_perf_bench_empty(void);
 #endif
 
 #endif /* _GUESTGATE_SHIM_H */

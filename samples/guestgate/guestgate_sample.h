@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * guestgate_sample: userspace interface of /dev/guestgate_sample, the toy
+ * vCPU's device.
+ */
+#ifndef _GUESTGATE_SAMPLE_H
+#define _GUESTGATE_SAMPLE_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define GUESTGATE_SAMPLE_DEVICE_PATH	"/dev/guestgate_sample"
+
+/* The instruction pointer the toy guest reports through get_ip(). */
+#define GUESTGATE_SAMPLE_GUEST_IP	0x7e57c0de000ULL
+
+/* The longest run GUESTGATE_SAMPLE_IOCTL_RUN accepts, in milliseconds. */
+#define GUESTGATE_SAMPLE_MAX_RUN_MS	2000
+
+#define GUESTGATE_SAMPLE_RUN_USER	0x1
+
+/**
+ * struct guestgate_sample_run - argument of GUESTGATE_SAMPLE_IOCTL_RUN
+ * @cpu: in: the CPU to run the guest on
+ * @ms: in: how long, 1 to GUESTGATE_SAMPLE_MAX_RUN_MS milliseconds
+ * @flags: in: GUESTGATE_SAMPLE_RUN_USER to run it in guest user mode
+ * @pad: zero
+ * @t_enter: out: CLOCK_MONOTONIC ns just before the CPU entered the guest
+ * @t_in: out: CLOCK_MONOTONIC ns just after it entered
+ * @t_out: out: CLOCK_MONOTONIC ns just before it left the guest
+ * @t_exit: out: CLOCK_MONOTONIC ns just after it left
+ *
+ * A perf sample taken on @cpu between @t_in and @t_out is a guest sample;
+ * one taken before @t_enter or after @t_exit is not.
+ */
+struct guestgate_sample_run {
+	__u32 cpu;
+	__u32 ms;
+	__u32 flags;
+	__u32 pad;
+	__u64 t_enter;
+	__u64 t_in;
+	__u64 t_out;
+	__u64 t_exit;
+};
+
+/**
+ * struct guestgate_sample_bench - result of GUESTGATE_SAMPLE_IOCTL_BENCH
+ * @calls: calls per measurement
+ * @empty: TSC cycles per guestgate_guest_state() with nothing registered
+ * @registered: the same with a set whose state() is @direct's function
+ * @direct: a direct call of an empty function the compiler cannot see into
+ * @indirect: READ_ONCE() of a set pointer, NULL check, indirect call of
+ *            state() (the scheme before static calls; retpolined)
+ *
+ * Each figure is the best of several runs, in TSC cycles per call times
+ * 1000, loop included.
+ */
+struct guestgate_sample_bench {
+	__u64 calls;
+	__u64 empty;
+	__u64 registered;
+	__u64 direct;
+	__u64 indirect;
+};
+
+#define GUESTGATE_SAMPLE_IOC_MAGIC	0xBA
+
+/* Run the toy guest. EINVAL: bad cpu, ms, flags or pad. */
+#define GUESTGATE_SAMPLE_IOCTL_RUN \
+	_IOWR(GUESTGATE_SAMPLE_IOC_MAGIC, 0x00, struct guestgate_sample_run)
+/* Register the toy's callbacks with guestgate; its errno (EBUSY). */
+#define GUESTGATE_SAMPLE_IOCTL_REGISTER	_IO(GUESTGATE_SAMPLE_IOC_MAGIC, 0x01)
+/* Unregister them; guestgate's errno (ENOENT). */
+#define GUESTGATE_SAMPLE_IOCTL_UNREGISTER _IO(GUESTGATE_SAMPLE_IOC_MAGIC, 0x02)
+
+/*
+ * Benchmark dispatch from this module (a C caller of guestgate in another
+ * module). Takes the toy's callbacks down meanwhile. EBUSY if another set
+ * than the toy's is registered.
+ */
+#define GUESTGATE_SAMPLE_IOCTL_BENCH \
+	_IOR(GUESTGATE_SAMPLE_IOC_MAGIC, 0x03, struct guestgate_sample_bench)
+
+#endif /* _GUESTGATE_SAMPLE_H */
