@@ -7,6 +7,7 @@
 #   make run      set up, build the test kernel once, boot it and show guestgate
 #   make check    set up, build, run every test in the VM and lint; the last
 #                 line is "N passed, N failed, N skipped"
+#   make bench    the benchmarks in the VM (ratios, one run)
 #   make setup | kernel | selftests | lint | clean
 
 GG_TOOLS := tools/testing/guestgate
@@ -27,7 +28,7 @@ BINDGEN := $(call gg_env,bindgen)
 endif
 KMAKE := $(MAKE) -C $(KDIR) LLVM=1 RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all modules setup kernel selftests lint check run clean have-kdir
+.PHONY: all modules setup kernel selftests lint check run bench clean have-kdir
 
 all: modules
 
@@ -60,6 +61,10 @@ lint: have-kdir
 check: kernel
 	@$(MAKE) --no-print-directory -s modules selftests
 	@bash $(GG_TOOLS)/check.sh
+
+bench: kernel
+	@$(MAKE) --no-print-directory -s modules selftests
+	@bash $(GG_TOOLS)/bench.sh
 
 run: kernel
 	@$(MAKE) --no-print-directory -s modules selftests

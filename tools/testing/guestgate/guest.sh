@@ -7,11 +7,12 @@
 #
 #   guest.sh check RESULTS_DIR     the whole test run
 #   guest.sh demo RESULTS_DIR      load, show what guestgate does, unload
+#   guest.sh bench RESULTS_DIR     load, run the benchmarks, unload
 #
 # Results: lifecycle.tap (module load/unload steps as TAP), kunit/<suite>.ktap,
 # kselftest/<test>.tap and .rc, kmemleak.txt, tainted, dmesg.txt, then
 # canary/ (what the detectors said of a planted WARN and leak), done; in demo
-# mode demo.txt instead of the test results.
+# mode demo.txt, in bench mode bench.txt instead of the test results.
 
 set -u
 mode=$1
@@ -20,6 +21,9 @@ TOP=$(cd "$(dirname "$0")/../../.." && pwd)
 SELFTESTS=$TOP/tools/testing/selftests/guestgate
 DBG=/sys/kernel/debug
 KMEMLEAK=$DBG/kmemleak
+SAMPLE_KO=$TOP/samples/guestgate/guestgate_sample.ko
+# For the kselftest that reloads the sample.
+export GUESTGATE_SAMPLE_KO=$SAMPLE_KO
 
 mkdir -p "$R/kunit" "$R/kselftest"
 : >"$R/lifecycle.body"
@@ -46,6 +50,9 @@ kmsg()
 }
 
 mountpoint -q $DBG || mount -t debugfs none $DBG
+# Boot is over: udev's work per uevent (each module load, each misc device)
+# would only slow the tests down under TCG. devtmpfs makes the nodes.
+udevadm control --exit 2>/dev/null || true
 
 kmsg "start ($mode)"
 if [ -w $KMEMLEAK ]; then
@@ -63,15 +70,38 @@ step "kvm is not loaded (perf's guest-callback slot is free)" \
 step "insmod guestgate.ko" insmod "$TOP/guestgate.ko"
 step "/dev/guestgate exists" test -c /dev/guestgate
 step "debugfs guestgate/state readable" test -r $DBG/guestgate/state
-step "insmod guestgate_sample.ko (C API consumer)" \
-	insmod "$TOP/samples/guestgate/guestgate_sample.ko"
+step "perf bridge registered with the kernel's perf" \
+	grep -qx "bridge: on" $DBG/guestgate/perf_callbacks
+
+# The KUnit suites first: they need perf's guest-info slot free.
+[ "$mode" != check ] || {
+	step "insmod guestgate_kunit.ko (runs the KUnit suites)" \
+		insmod "$TOP/guestgate_kunit.ko"
+	for d in $DBG/kunit/guestgate*; do
+		[ -r "$d/results" ] && cp "$d/results" "$R/kunit/$(basename "$d").ktap"
+	done
+	step "rmmod guestgate_kunit" rmmod guestgate_kunit
+}
+
+step "insmod guestgate_sample.ko (toy vCPU, C API consumer)" \
+	insmod "$SAMPLE_KO"
 step "sample reached guestgate through the C API" \
 	sh -c 'dmesg | grep -q "guestgate_sample: using guestgate"'
+step "the toy vCPU's callbacks are registered" \
+	grep -qx "registered: 1" $DBG/guestgate/perf_callbacks
+step "insmod guestgate_stress.ko (kernel half of the stress tests)" \
+	insmod "$TOP/guestgate_stress.ko"
 
-if [ "$mode" = demo ]; then
+case $mode in
+bench)
+	"$SELFTESTS/perf_callbacks_bench" >"$R/bench.txt" 2>&1
+	;;
+demo)
 	{
 		echo "== /sys/kernel/debug/guestgate/state"
 		cat $DBG/guestgate/state
+		echo "== /sys/kernel/debug/guestgate/perf_callbacks"
+		cat $DBG/guestgate/perf_callbacks
 		echo "== kernel log"
 		dmesg | grep -E '\] guestgate[a-z_]*: ' | sed 's/^/  /'
 		echo "== kselftests"
@@ -80,15 +110,11 @@ if [ "$mode" = demo ]; then
 		done
 		echo "== /sys/kernel/debug/guestgate/state after the kselftests"
 		cat $DBG/guestgate/state
+		echo "== /sys/kernel/debug/guestgate/perf_callbacks after the kselftests"
+		cat $DBG/guestgate/perf_callbacks
 	} >"$R/demo.txt" 2>&1
-else
-	step "insmod guestgate_kunit.ko (runs the KUnit suites)" \
-		insmod "$TOP/guestgate_kunit.ko"
-	for d in $DBG/kunit/guestgate*; do
-		[ -r "$d/results" ] && cp "$d/results" "$R/kunit/$(basename "$d").ktap"
-	done
-	step "rmmod guestgate_kunit" rmmod guestgate_kunit
-
+	;;
+*)
 	for t in "$SELFTESTS"/*_test; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
@@ -96,12 +122,16 @@ else
 		(cd "$SELFTESTS" && timeout 300 "$t") >"$R/kselftest/$name.tap" 2>&1
 		echo $? >"$R/kselftest/$name.rc"
 	done
-fi
+	;;
+esac
 
+step "rmmod guestgate_stress" rmmod guestgate_stress
 step "rmmod guestgate_sample" rmmod guestgate_sample
 step "rmmod guestgate" rmmod guestgate
 step "/dev/guestgate removed" test ! -e /dev/guestgate
 step "debugfs guestgate/ removed" test ! -e $DBG/guestgate
+step "no guestgate code left in the kernel (kallsyms)" \
+	sh -c '! grep -q guestgate /proc/kallsyms'
 
 kmsg "end ($mode)"
 {
@@ -121,6 +151,15 @@ if [ "$mode" = check ]; then
 	kmsg "canary"
 	insmod "$TOP/tools/testing/guestgate/canary/guestgate_canary.ko"
 	rmmod guestgate_canary
+	# The use after free that unregister's grace periods prevent, with
+	# them switched off: KASAN must report it.
+	kmsg "canary: uaf_no_rcu_wait"
+	insmod "$TOP/guestgate.ko"
+	insmod "$TOP/guestgate_stress.ko"
+	echo "uaf_no_rcu_wait 3" >$DBG/guestgate_stress/perf
+	cat $DBG/guestgate_stress/perf >"$R/canary/uaf_no_rcu_wait.txt"
+	rmmod guestgate_stress
+	rmmod guestgate
 fi
 
 # kmemleak reports an object once it is 5 s old and unchanged between two

@@ -9,8 +9,9 @@ on a taint other than out-of-tree/unsigned module and KUnit, and on any
 kmemleak report but the canary's.
 
 Two suites check the checks: "canary" requires the detectors to have caught
-the WARN and leak that guest.sh plants after the run, "judge" runs this
-judge on canned results that it must fail.
+the WARN, the leak and the use after free (unregister without its grace
+periods) that guest.sh plants after the run, "judge" runs this judge on
+canned results that it must fail.
 
 Prints one line per suite, the failures, and last the plain summary line
 "N passed, N failed, N skipped". Exits 1 on any failure.
@@ -172,6 +173,8 @@ def splats(path):
 
 
 CANARY_MARK = "gg-canary-leak"
+# The planted use after free of tools/testing/stress/perf_callbacks_stress.c.
+UAF_RE = re.compile(r"BUG: KASAN: [a-z-]*use-after-free in uaf_")
 
 
 def kmemleak_reports(path):
@@ -206,7 +209,7 @@ def judge_kernel(results):
 
 
 def judge_canary(results):
-    """The detectors caught the canary's planted WARN and leak."""
+    """The detectors caught the planted WARN, leak and use after free."""
     suite = Suite("canary")
     d = os.path.join(results, "canary")
     if not os.path.isdir(d):
@@ -215,6 +218,9 @@ def judge_canary(results):
     hits = splats(os.path.join(d, "dmesg.txt"))
     suite.add("PASS" if any("guestgate_canary" in h for h in hits) else "FAIL",
               "the dmesg check flags the canary's WARN")
+    suite.add("PASS" if any(UAF_RE.search(h) for h in hits) else "FAIL",
+              "KASAN reports the use after unregister without grace periods",
+              "no 'BUG: KASAN: ...use-after-free in uaf_*' line in " + os.path.join(d, "dmesg.txt"))
     leak_file = os.path.join(results, "kmemleak.txt")
     planted = os.path.exists(leak_file) and any(
         CANARY_MARK in r for r in kmemleak_reports(leak_file))
@@ -272,6 +278,17 @@ def self_test(kdir):
         write("x/kmemleak.txt", "")
         write("x/tainted", str(266240 | 512))
         expect("taint W fails", judge_kernel(os.path.join(t, "x")), True)
+
+        write("c/canary/dmesg.txt",
+              "[ 1.0] WARNING: CPU: 0 PID: 1 at c.c:1 init_module+0x1/0x2 [guestgate_canary]\n"
+              "[ 2.0] BUG: KASAN: slab-use-after-free in uaf_get_ip+0x96/0xc0 [guestgate_stress]\n")
+        write("c/kmemleak.txt", canary)
+        expect("a canary run whose detectors caught everything passes",
+               judge_canary(os.path.join(t, "c")), False)
+        write("c/canary/dmesg.txt",
+              "[ 1.0] WARNING: CPU: 0 PID: 1 at c.c:1 init_module+0x1/0x2 [guestgate_canary]\n")
+        expect("a canary run without KASAN's use-after-free report fails",
+               judge_canary(os.path.join(t, "c")), True)
 
         os.makedirs(os.path.join(t, "e", "kunit"))
         os.makedirs(os.path.join(t, "e", "kselftest"))

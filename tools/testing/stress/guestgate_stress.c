@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestgate_stress.ko: the kernel half of guestgate's stress tests.
+ *
+ * Like lib/test_hmm.c for the hmm selftests, a test-only module that a
+ * kselftest drives: it writes "MODE SECONDS" to
+ * /sys/kernel/debug/guestgate_stress/perf, which runs the stress in the
+ * writing task and returns once it is over (or fails with its errno), and
+ * reads the counters of the last run back from the same file. Reading
+ * guestgate_stress/perf_bench runs the benchmark of Rust callers.
+ */
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/kstrtox.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "guestgate_stress.h"
+
+#define GG_STRESS_MAX_SECONDS	60
+
+static const char *const gg_stress_mode_names[GG_STRESS_NR_MODES] = {
+	[GG_STRESS_TORN] = "torn",
+	[GG_STRESS_NAIVE] = "naive",
+	[GG_STRESS_UAF] = "uaf",
+	[GG_STRESS_UAF_NO_RCU_WAIT] = "uaf_no_rcu_wait",
+};
+
+static DEFINE_MUTEX(gg_stress_lock);
+static struct gg_stress_result gg_stress_last;
+static int gg_stress_last_ret = -ENODATA;
+static struct dentry *gg_stress_dir;
+
+static int gg_stress_perf_show(struct seq_file *m, void *unused)
+{
+	struct gg_stress_result *r = &gg_stress_last;
+
+	mutex_lock(&gg_stress_lock);
+	seq_printf(m, "ret %d\n", gg_stress_last_ret);
+	if (gg_stress_last_ret != -ENODATA) {
+		seq_printf(m, "mode %s\n", gg_stress_mode_names[r->mode]);
+		seq_printf(m, "seconds %u\n", r->seconds);
+		seq_printf(m, "switches %llu\n", r->switches);
+		seq_printf(m, "sections_task %lld\n", atomic64_read(&r->sections[0]));
+		seq_printf(m, "sections_irq %lld\n", atomic64_read(&r->sections[1]));
+		seq_printf(m, "sections_nmi %lld\n", atomic64_read(&r->sections[2]));
+		seq_printf(m, "guest_sections %lld\n", atomic64_read(&r->guest_sections));
+		seq_printf(m, "torn %lld\n", atomic64_read(&r->torn));
+		seq_printf(m, "nmis_sent %lld\n", atomic64_read(&r->nmis_sent));
+		seq_printf(m, "nmis_lost %llu\n", r->nmis_lost);
+	}
+	mutex_unlock(&gg_stress_lock);
+	return 0;
+}
+
+static int gg_stress_perf_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, gg_stress_perf_show, NULL);
+}
+
+static ssize_t gg_stress_perf_write(struct file *file, const char __user *ubuf,
+				    size_t len, loff_t *ppos)
+{
+	char buf[48], *secs;
+	unsigned int seconds;
+	int mode, ret;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	secs = strchr(strim(buf), ' ');
+	if (!secs)
+		return -EINVAL;
+	*secs++ = '\0';
+	mode = match_string(gg_stress_mode_names, GG_STRESS_NR_MODES, buf);
+	if (mode < 0)
+		return mode;
+	ret = kstrtouint(secs, 10, &seconds);
+	if (ret)
+		return ret;
+	if (!seconds || seconds > GG_STRESS_MAX_SECONDS)
+		return -EINVAL;
+
+	mutex_lock(&gg_stress_lock);
+	ret = gg_stress_perf_run(mode, seconds, &gg_stress_last);
+	gg_stress_last_ret = ret;
+	mutex_unlock(&gg_stress_lock);
+	return ret ?: len;
+}
+
+static const struct file_operations gg_stress_perf_fops = {
+	.owner = THIS_MODULE,
+	.open = gg_stress_perf_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = gg_stress_perf_write,
+};
+
+/* Reading runs the benchmark of Rust callers (make bench). */
+static int gg_stress_perf_bench_show(struct seq_file *m, void *unused)
+{
+	static const char *const kinds[GG_BENCH_NR_KINDS] = {
+		"empty", "registered", "direct", "indirect",
+	};
+	u64 cycles[GG_BENCH_NR_KINDS];
+	int i, ret;
+
+	mutex_lock(&gg_stress_lock);
+	ret = gg_stress_perf_bench(cycles);
+	mutex_unlock(&gg_stress_lock);
+	if (ret)
+		return ret;
+	for (i = 0; i < GG_BENCH_NR_KINDS; i++)
+		seq_printf(m, "%s %llu\n", kinds[i], cycles[i]);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(gg_stress_perf_bench);
+
+static int __init gg_stress_init(void)
+{
+	gg_stress_dir = debugfs_create_dir("guestgate_stress", NULL);
+	debugfs_create_file("perf", 0600, gg_stress_dir, NULL,
+			    &gg_stress_perf_fops);
+	debugfs_create_file("perf_bench", 0400, gg_stress_dir, NULL,
+			    &gg_stress_perf_bench_fops);
+	return 0;
+}
+module_init(gg_stress_init);
+
+static void __exit gg_stress_exit(void)
+{
+	debugfs_remove_recursive(gg_stress_dir);
+}
+module_exit(gg_stress_exit);
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_DESCRIPTION("guestgate stress tests and benchmarks, kernel half (test only)");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * guestgate_stress.ko: the kernel half of guestgate's stress tests, driven
+ * by the kselftests through debugfs (guestgate_stress/).
+ */
+#ifndef _GUESTGATE_STRESS_H
+#define _GUESTGATE_STRESS_H
+
+#include <linux/atomic.h>
+#include <linux/types.h>
+
+/* The modes of guestgate_stress/perf, in the order of gg_stress_mode_names. */
+enum gg_stress_mode {
+	GG_STRESS_TORN,
+	GG_STRESS_NAIVE,
+	GG_STRESS_UAF,
+	GG_STRESS_UAF_NO_RCU_WAIT,
+	GG_STRESS_NR_MODES,
+};
+
+/**
+ * struct gg_stress_result - what one run of the perf callbacks stress saw
+ * @mode: the mode run
+ * @seconds: its length
+ * @switches: register + unregister pairs done by the writer
+ * @sections: reading sections run, per context (task, hardirq, NMI)
+ * @guest_sections: sections whose state() was nonzero
+ * @torn: sections whose hooks did not all answer for one set
+ * @nmis_sent: NMI IPIs sent by the task readers
+ * @nmis_lost: of those, never handled
+ */
+struct gg_stress_result {
+	enum gg_stress_mode mode;
+	unsigned int seconds;
+	u64 switches;
+	atomic64_t sections[3];
+	atomic64_t guest_sections;
+	atomic64_t torn;
+	atomic64_t nmis_sent;
+	u64 nmis_lost;
+};
+
+/* The schemes timed by gg_stress_perf_bench(), see guestgate_rs_perf_bench(). */
+#define GG_BENCH_NR_KINDS	4
+
+/*
+ * Cycles per 1000 dispatches from Rust callers inside guestgate, best of
+ * several runs: nothing registered, registered, direct call, indirect call.
+ */
+int gg_stress_perf_bench(u64 cycles[GG_BENCH_NR_KINDS]);
+
+int gg_stress_perf_run(enum gg_stress_mode mode, unsigned int seconds,
+		       struct gg_stress_result *res);
+
+#endif /* _GUESTGATE_STRESS_H */
