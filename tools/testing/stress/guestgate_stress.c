@@ -39,18 +39,18 @@ static int gg_stress_perf_show(struct seq_file *m, void *unused)
 	struct gg_stress_result *r = &gg_stress_last;
 
 	mutex_lock(&gg_stress_lock);
-	seq_printf(m, "ret %d\n", gg_stress_last_ret);
+	seq_printf(m, "ret: %d\n", gg_stress_last_ret);
 	if (gg_stress_last_ret != -ENODATA) {
-		seq_printf(m, "mode %s\n", gg_stress_mode_names[r->mode]);
-		seq_printf(m, "seconds %u\n", r->seconds);
-		seq_printf(m, "switches %llu\n", r->switches);
-		seq_printf(m, "sections_task %lld\n", atomic64_read(&r->sections[0]));
-		seq_printf(m, "sections_irq %lld\n", atomic64_read(&r->sections[1]));
-		seq_printf(m, "sections_nmi %lld\n", atomic64_read(&r->sections[2]));
-		seq_printf(m, "guest_sections %lld\n", atomic64_read(&r->guest_sections));
-		seq_printf(m, "torn %lld\n", atomic64_read(&r->torn));
-		seq_printf(m, "nmis_sent %lld\n", atomic64_read(&r->nmis_sent));
-		seq_printf(m, "nmis_lost %llu\n", r->nmis_lost);
+		seq_printf(m, "mode: %s\n", gg_stress_mode_names[r->mode]);
+		seq_printf(m, "seconds: %u\n", r->seconds);
+		seq_printf(m, "switches: %llu\n", r->switches);
+		seq_printf(m, "sections_task: %lld\n", atomic64_read(&r->sections[0]));
+		seq_printf(m, "sections_irq: %lld\n", atomic64_read(&r->sections[1]));
+		seq_printf(m, "sections_nmi: %lld\n", atomic64_read(&r->sections[2]));
+		seq_printf(m, "guest_sections: %lld\n", atomic64_read(&r->guest_sections));
+		seq_printf(m, "torn: %lld\n", atomic64_read(&r->torn));
+		seq_printf(m, "nmis_sent: %lld\n", atomic64_read(&r->nmis_sent));
+		seq_printf(m, "nmis_lost: %llu\n", r->nmis_lost);
 	}
 	mutex_unlock(&gg_stress_lock);
 	return 0;
@@ -117,7 +117,7 @@ static int gg_stress_perf_bench_show(struct seq_file *m, void *unused)
 	if (ret)
 		return ret;
 	for (i = 0; i < GG_BENCH_NR_KINDS; i++)
-		seq_printf(m, "%s %llu\n", kinds[i], cycles[i]);
+		seq_printf(m, "%s: %llu\n", kinds[i], cycles[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(gg_stress_perf_bench);

@@ -12,6 +12,7 @@
 
 #include <linux/guestgate.h>
 
+#include "debugfs_counter.h"
 #include "kselftest_harness.h"
 
 #define GUESTGATE_STATE "/sys/kernel/debug/guestgate/state"
@@ -22,19 +23,7 @@
 /* One counter of the debugfs state file, or -1. */
 static long long state_counter(const char *name)
 {
-	char key[64], line[128];
-	long long val = -1;
-	FILE *f;
-
-	f = fopen(GUESTGATE_STATE, "r");
-	if (!f)
-		return -1;
-	snprintf(key, sizeof(key), "%s: %%lld", name);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, key, &val) == 1)
-			break;
-	fclose(f);
-	return val;
+	return debugfs_counter(GUESTGATE_STATE, name);
 }
 
 FIXTURE(device) {

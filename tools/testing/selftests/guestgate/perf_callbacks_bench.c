@@ -65,7 +65,7 @@ int main(void)
 		perror(RUST_BENCH);
 		return 1;
 	}
-	while (fscanf(f, "%31s %llu", key, &v) == 2) {
+	while (fscanf(f, " %31[^:]: %llu", key, &v) == 2) {
 		if (!strcmp(key, "empty"))
 			rust.empty = v / 1000.0;
 		else if (!strcmp(key, "registered"))

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "debugfs_counter.h"
 #include "guestgate_sample.h"
 
 #include "kselftest_harness.h"
@@ -252,22 +253,10 @@ TEST_F(toy, run_einval)
 	EXPECT_EQ(EFAULT, errno);
 }
 
-/* One counter of the stress file, or -1. */
+/* One counter of the last stress run, or -1. */
 static long long stress_counter(const char *name)
 {
-	char key[64], line[128];
-	long long val = -1;
-	FILE *f;
-
-	f = fopen(STRESS_FILE, "r");
-	if (!f)
-		return -1;
-	snprintf(key, sizeof(key), "%s %%lld", name);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, key, &val) == 1)
-			break;
-	fclose(f);
-	return val;
+	return debugfs_counter(STRESS_FILE, name);
 }
 
 FIXTURE(stress) {
