@@ -39,8 +39,10 @@ step()
 	if out=$("$@" 2>&1); then
 		echo "ok $n $desc" >>"$R/lifecycle.body"
 	else
-		echo "not ok $n $desc" >>"$R/lifecycle.body"
+		# Diagnostics go before their result, as in KTAP and kselftest:
+		# that is where the judge looks for them.
 		echo "$out" | sed 's/^/# /' >>"$R/lifecycle.body"
+		echo "not ok $n $desc" >>"$R/lifecycle.body"
 	fi
 }
 
