@@ -44,9 +44,9 @@ static int gg_stress_perf_show(struct seq_file *m, void *unused)
 		seq_printf(m, "mode: %s\n", gg_stress_mode_names[r->mode]);
 		seq_printf(m, "seconds: %u\n", r->seconds);
 		seq_printf(m, "switches: %llu\n", r->switches);
-		seq_printf(m, "sections_task: %lld\n", atomic64_read(&r->sections[0]));
-		seq_printf(m, "sections_irq: %lld\n", atomic64_read(&r->sections[1]));
-		seq_printf(m, "sections_nmi: %lld\n", atomic64_read(&r->sections[2]));
+		seq_printf(m, "sections_task: %lld\n", atomic64_read(&r->sections[GG_CTX_TASK]));
+		seq_printf(m, "sections_irq: %lld\n", atomic64_read(&r->sections[GG_CTX_IRQ]));
+		seq_printf(m, "sections_nmi: %lld\n", atomic64_read(&r->sections[GG_CTX_NMI]));
 		seq_printf(m, "guest_sections: %lld\n", atomic64_read(&r->guest_sections));
 		seq_printf(m, "torn: %lld\n", atomic64_read(&r->torn));
 		seq_printf(m, "nmis_sent: %lld\n", atomic64_read(&r->nmis_sent));

@@ -18,6 +18,9 @@ enum gg_stress_mode {
 	GG_STRESS_NR_MODES,
 };
 
+/* The contexts readers run in, each counted apart. */
+enum gg_stress_ctx { GG_CTX_TASK, GG_CTX_IRQ, GG_CTX_NMI, GG_NR_CTX };
+
 /**
  * struct gg_stress_result - what one run of the perf callbacks stress saw
  * @mode: the mode run
@@ -33,7 +36,7 @@ struct gg_stress_result {
 	enum gg_stress_mode mode;
 	unsigned int seconds;
 	u64 switches;
-	atomic64_t sections[3];
+	atomic64_t sections[GG_NR_CTX];
 	atomic64_t guest_sections;
 	atomic64_t torn;
 	atomic64_t nmis_sent;

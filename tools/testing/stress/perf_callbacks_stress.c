@@ -45,12 +45,11 @@
 #define UAF_HOLD_US	5000
 
 /* Per-CPU, per-context slot for handle_mediated_pmi(), which returns nothing. */
-enum { CTX_TASK, CTX_IRQ, CTX_NMI, NR_CTX };
-static DEFINE_PER_CPU(unsigned int [NR_CTX], pmi_seen);
+static DEFINE_PER_CPU(unsigned int [GG_NR_CTX], pmi_seen);
 
 static unsigned int ctx_now(void)
 {
-	return in_nmi() ? CTX_NMI : in_hardirq() ? CTX_IRQ : CTX_TASK;
+	return in_nmi() ? GG_CTX_NMI : in_hardirq() ? GG_CTX_IRQ : GG_CTX_TASK;
 }
 
 /* Two sets, told apart by every hook's answer. */
@@ -145,7 +144,7 @@ static unsigned long uaf_get_ip(void)
 	 * periods the writer cannot free it before this hook returned, and this
 	 * waits out the linger; without them, this read is a use after free.
 	 */
-	if (ctx_now() == CTX_TASK) {
+	if (ctx_now() == GG_CTX_TASK) {
 		/* Pairs with the writer's release after kfree(). */
 		frees = smp_load_acquire(&uaf_frees);
 		until = ktime_get_ns() + UAF_LINGER_NS;
@@ -241,7 +240,7 @@ static int stress_nmi(unsigned int cmd, struct pt_regs *regs)
 	if (atomic_dec_if_positive(this_cpu_ptr(&nmi_pending)) < 0)
 		return NMI_DONE;
 	if (READ_ONCE(running))
-		section(CTX_NMI);
+		section(GG_CTX_NMI);
 	return NMI_HANDLED;
 }
 
@@ -249,7 +248,7 @@ static void stress_hrtimer(struct perf_event *event,
 			   struct perf_sample_data *data, struct pt_regs *regs)
 {
 	if (READ_ONCE(running))
-		section(CTX_IRQ);
+		section(GG_CTX_IRQ);
 }
 
 /* Each task reader sends an NMI to the next CPU every few sections. */
@@ -260,7 +259,7 @@ static int stress_task(void *unused)
 
 	while (!kthread_should_stop()) {
 		preempt_disable();
-		section(CTX_TASK);
+		section(GG_CTX_TASK);
 		if (++n % 16 == 0) {
 			next = cpumask_next(smp_processor_id(), cpu_online_mask);
 			if (next >= nr_cpu_ids)
@@ -405,8 +404,6 @@ stop:
 		res.nmis_lost += atomic_xchg(per_cpu_ptr(&nmi_pending, cpu), 0);
 	}
 	unregister_nmi_handler(NMI_LOCAL, "gg_stress");
-	if (mode == GG_STRESS_NAIVE)
-		naive_unregister();
 	*out = res;
 	return ret;
 }
