@@ -97,6 +97,31 @@ bool guestgate_perf_rival(const char *name);
 /* perf_callbacks.rs, for perf_callbacks_shim.c */
 void guestgate_rs_perf_stats(struct guestgate_perf_stats *stats);
 
+/* guest_entry_shim.c, for guest_entry.rs */
+void guestgate_entry_register(void);
+/* guestgate_timing_enter_irqoff() and _exit_irqoff(), out of line */
+void guestgate_entry_timing_enter(void);
+void guestgate_entry_timing_exit(void);
+void guestgate_entry_unregister(void);
+/*
+ * State enter, a spin of @spin_cycles TSC cycles as the guest, state exit,
+ * in noinstr C. Returns the cycles spent in the guest.
+ */
+u64 guestgate_entry_run_guest(u64 spin_cycles);
+/* preempt_disable() and local_irq_save(); returns the flags */
+unsigned long guestgate_entry_irqs_off(void);
+/* Whether @flags of local_irq_save() say interrupts were disabled */
+bool guestgate_entry_irqs_disabled_flags(unsigned long flags);
+/* local_irq_restore(@flags) and preempt_enable() */
+void guestgate_entry_irqs_restore(unsigned long flags);
+/* local_irq_enable() then local_irq_disable(): pending interrupts are taken */
+void guestgate_entry_take_interrupts(void);
+u64 guestgate_entry_tsc_khz(void);
+enum guestgate_entry_state guestgate_entry_cpu_state(void);
+void guestgate_entry_stats(struct guestgate_entry_stats *stats);
+unsigned long guestgate_entry_warned(void);
+const char *guestgate_entry_misuse_name(unsigned int kind);
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /* kunit_shim.c, for kunit.rs */
 void guestgate_kunit_check(struct kunit *test, bool ok, const char *file,
@@ -107,6 +132,7 @@ void guestgate_kunit_device_ioctl(struct kunit *test);
 void guestgate_kunit_device_open_release(struct kunit *test);
 void guestgate_kunit_perf_guard(struct kunit *test);
 void guestgate_kunit_perf_busy(struct kunit *test);
+void guestgate_kunit_guest_entry_typestate(struct kunit *test);
 
 /*
  * Fault injection for the tests: while @skip, unregistering skips its RCU

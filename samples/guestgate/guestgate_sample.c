@@ -10,9 +10,18 @@
  * The guest is a busy loop in a kworker bound to the CPU, with preemption
  * disabled and interrupts enabled: perf's sampling interrupts land in it, and
  * perf asks guestgate, which asks this module, whether the CPU is in a guest.
+ *
+ * GUESTGATE_SAMPLE_IOCTL_VCPU_RUN runs KVM's vCPU loop around guest entry in
+ * the calling task, with guestgate's guest entry helpers: the guest is a
+ * noinstr spin with interrupts disabled (toy_vcpu_enter_exit(), the part a
+ * hypervisor writes in noinstr code around VMRUN).
  */
 #include <linux/cpumask.h>
 #include <linux/fs.h>
+#include <linux/instrumentation.h>
+#include <linux/irqflags.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/guestgate.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
@@ -24,6 +33,7 @@
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <asm/msr.h>
+#include <asm/tsc.h>
 
 #include "guestgate_sample.h"
 
@@ -225,6 +235,82 @@ out:
 	return copy_to_user(argp, &b, sizeof(b)) ? -EFAULT : 0;
 }
 
+/*
+ * The guest: state enter, a spin of @cycles TSC cycles with interrupts
+ * disabled, state exit. noinstr: RCU does not watch in between, so nothing
+ * here may be traced or instrumented.
+ */
+static noinstr u64 toy_vcpu_enter_exit(u64 cycles)
+{
+	u64 start, now;
+
+	guestgate_state_enter_irqoff();
+	start = rdtsc();
+	do {
+		cpu_relax();
+		now = rdtsc();
+	} while (now - start < cycles);
+	guestgate_state_exit_irqoff();
+	return now - start;
+}
+
+/* Whether lockdep's view of this CPU's interrupt state is the CPU's. */
+static void toy_lockdep_check(struct guestgate_sample_vcpu_run *run)
+{
+#ifdef CONFIG_TRACE_IRQFLAGS
+	run->lockdep_checks++;
+	if (!!lockdep_hardirqs_enabled() != !irqs_disabled())
+		run->lockdep_mismatches++;
+#endif
+}
+
+static long toy_ioctl_vcpu_run(void __user *argp)
+{
+	struct guestgate_sample_vcpu_run run;
+	u64 cycles, end;
+	long ret = 0;
+
+	if (copy_from_user(&run, argp, sizeof(run)))
+		return -EFAULT;
+	if (run.ms < 1 || run.ms > GUESTGATE_SAMPLE_MAX_RUN_MS || run.guest_us < 1 ||
+	    run.guest_us > GUESTGATE_SAMPLE_MAX_GUEST_US || run.flags)
+		return -EINVAL;
+	memset(&run.cpu, 0, sizeof(run) - offsetof(typeof(run), cpu));
+	cycles = div_u64((u64)run.guest_us * tsc_khz, 1000);
+	run.cpu = raw_smp_processor_id();
+	run.t_start = ktime_get_ns();
+	end = run.t_start + (u64)run.ms * NSEC_PER_MSEC;
+	do {
+		/* No migration while guest timing is entered. */
+		preempt_disable();
+		local_irq_disable();
+		run.cpu = smp_processor_id();
+		guestgate_timing_enter_irqoff();
+		if (!run.entries)
+			run.t_first_in = ktime_get_ns();
+		run.guest_cycles += toy_vcpu_enter_exit(cycles);
+		run.t_last_out = ktime_get_ns();
+		toy_lockdep_check(&run);
+		/* The guest's interrupts are taken here, as guest time. */
+		local_irq_enable();
+		toy_lockdep_check(&run);
+		local_irq_disable();
+		guestgate_timing_exit_irqoff();
+		local_irq_enable();
+		preempt_enable();
+		run.entries++;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	} while (ktime_get_ns() < end);
+	run.t_end = ktime_get_ns();
+	if (copy_to_user(argp, &run, sizeof(run)))
+		return -EFAULT;
+	return ret;
+}
+
 static long toy_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	switch (cmd) {
@@ -236,6 +322,8 @@ static long toy_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return toy_unregister();
 	case GUESTGATE_SAMPLE_IOCTL_BENCH:
 		return toy_ioctl_bench((void __user *)arg);
+	case GUESTGATE_SAMPLE_IOCTL_VCPU_RUN:
+		return toy_ioctl_vcpu_run((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -268,7 +356,8 @@ static int __init guestgate_sample_init(void)
 		       ver.abi, GUESTGATE_ABI_VERSION);
 		return -EPROTO;
 	}
-	if (!(ver.features & GUESTGATE_FEATURE_PERF_CALLBACKS))
+	if (!(ver.features & GUESTGATE_FEATURE_PERF_CALLBACKS) ||
+	    !(ver.features & GUESTGATE_FEATURE_GUEST_ENTRY))
 		return -EOPNOTSUPP;
 
 	ret = toy_register();

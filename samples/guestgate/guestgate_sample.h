@@ -64,6 +64,47 @@ struct guestgate_sample_bench {
 	__u64 indirect;
 };
 
+/* Limits of GUESTGATE_SAMPLE_IOCTL_VCPU_RUN. */
+#define GUESTGATE_SAMPLE_MAX_GUEST_US	2000000
+
+/**
+ * struct guestgate_sample_vcpu_run - argument of GUESTGATE_SAMPLE_IOCTL_VCPU_RUN
+ * @ms: in: how long to run the vCPU loop, 1 to GUESTGATE_SAMPLE_MAX_RUN_MS
+ *      milliseconds
+ * @guest_us: in: how long each guest entry lasts (the guest spins with
+ *            interrupts disabled), 1 to GUESTGATE_SAMPLE_MAX_GUEST_US
+ * @flags: in: zero
+ * @cpu: out: the CPU the loop ran on (the caller's: pin the task first)
+ * @entries: out: guest entries
+ * @guest_cycles: out: TSC cycles spent in the guest
+ * @t_start: out: CLOCK_MONOTONIC ns before the first guest timing enter
+ * @t_end: out: CLOCK_MONOTONIC ns after the last guest timing exit
+ * @t_first_in: out: CLOCK_MONOTONIC ns just before the first state enter
+ * @t_last_out: out: CLOCK_MONOTONIC ns just after the last state exit
+ * @lockdep_checks: out: times lockdep's hardirq state was compared with the
+ *                  CPU's (after state exit, and in each interrupt window)
+ * @lockdep_mismatches: out: comparisons where they disagreed
+ *
+ * The loop is KVM's: interrupts off; guest timing enter; state enter; the
+ * guest; state exit; interrupts on, so that the interrupts that came in the
+ * guest are taken while guest timing counts; interrupts off; guest timing
+ * exit; interrupts on. It runs in the calling task (whose guest time grows).
+ */
+struct guestgate_sample_vcpu_run {
+	__u32 ms;
+	__u32 guest_us;
+	__u32 flags;
+	__u32 cpu;
+	__u64 entries;
+	__u64 guest_cycles;
+	__u64 t_start;
+	__u64 t_end;
+	__u64 t_first_in;
+	__u64 t_last_out;
+	__u64 lockdep_checks;
+	__u64 lockdep_mismatches;
+};
+
 #define GUESTGATE_SAMPLE_IOC_MAGIC	0xBA
 
 /* Run the toy guest. EINVAL: bad cpu, ms, flags or pad. */
@@ -81,5 +122,13 @@ struct guestgate_sample_bench {
  */
 #define GUESTGATE_SAMPLE_IOCTL_BENCH \
 	_IOR(GUESTGATE_SAMPLE_IOC_MAGIC, 0x03, struct guestgate_sample_bench)
+
+/*
+ * Run the toy vCPU loop in the calling task with guestgate's guest entry
+ * helpers. EINVAL: bad ms, guest_us or flags. EINTR: a signal stopped it
+ * (the results so far are copied out).
+ */
+#define GUESTGATE_SAMPLE_IOCTL_VCPU_RUN \
+	_IOWR(GUESTGATE_SAMPLE_IOC_MAGIC, 0x04, struct guestgate_sample_vcpu_run)
 
 #endif /* _GUESTGATE_SAMPLE_H */

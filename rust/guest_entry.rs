@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Guest entry and exit: the order of the steps is a type.
+//!
+//! A hypervisor runs a guest in this order (`Documentation/guest-entry-exit.rst`):
+//! interrupts off; guest timing enter; state enter; the guest; state exit;
+//! interrupts on, so that the interrupts that came in the guest are taken
+//! while guest timing still counts; interrupts off; guest timing exit.
+//!
+//! Each step here is a value, and each transition a method that consumes it:
+//!
+//! ```text
+//! IrqsOff --enter_guest_timing--> GuestTiming --run_guest--> GuestExited
+//!    ^                              |      ^                  |   |
+//!    +-------exit_guest_timing------+      +-take_interrupts--+   run_guest
+//! ```
+//!
+//! So guest timing cannot be exited before the guest's interrupts were taken
+//! (the accounting bug the helpers exist to prevent: [`GuestExited`] has no
+//! `exit_guest_timing`), the guest cannot run without guest timing, and a
+//! state that is dropped instead of exited does not compile: [`GuestTiming`]
+//! and [`GuestExited`] hold a [`MustExit`], whose drop is a compile-time error.
+//!
+//! The window itself, from state enter to state exit, has no Rust value:
+//! code that runs while RCU is not watching must be noinstr, which Rust
+//! cannot be, so [`GuestTiming::run_guest`] is one call into noinstr C
+//! (`guest_entry_shim.c`) that enters, runs the guest and exits. Rust code
+//! can therefore never run inside the window.
+//!
+//! The C API of `<linux/guestgate.h>` offers the same steps one function
+//! each, checked at run time by a per-CPU state machine instead.
+
+use crate::bindings;
+use core::marker::PhantomData;
+use core::mem;
+use kernel::ffi::c_ulong;
+
+/// A value that must be consumed by one of its owner's exit methods.
+///
+/// Its drop is a post-monomorphization error: a function that could drop
+/// the owner (a missing exit, an early return, a conditional move) fails to
+/// compile with the message of `T`'s [`ExitRule`]. Exit methods consume the
+/// owner with [`mem::forget`], which drops nothing. The Rust kernel builds
+/// with `panic=abort`, so no unwinding path drops it either.
+struct MustExit<T: ExitRule>(PhantomData<T>);
+
+/// What the compile error says when a [`MustExit`] would be dropped.
+trait ExitRule {
+    /// Evaluated only if a [`MustExit<Self>`] is dropped somewhere.
+    const DROPPED: ();
+}
+
+impl<T: ExitRule> Drop for MustExit<T> {
+    fn drop(&mut self) {
+        #[allow(clippy::let_unit_value)]
+        let () = T::DROPPED;
+    }
+}
+
+impl<T: ExitRule> MustExit<T> {
+    const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+/// Tag of [`GuestTiming`]'s [`MustExit`].
+struct TimingRule;
+
+impl ExitRule for TimingRule {
+    const DROPPED: () =
+        panic!("guest timing dropped: end it with GuestTiming::exit_guest_timing()");
+}
+
+/// Tag of [`GuestExited`]'s [`MustExit`].
+struct ExitedRule;
+
+impl ExitRule for ExitedRule {
+    const DROPPED: () = panic!(
+        "guest exit dropped: take the guest's interrupts with GuestExited::take_interrupts()"
+    );
+}
+
+/// Interrupts and preemption disabled on this CPU.
+///
+/// Dropping it restores the interrupt state it found and enables
+/// preemption. Values nest like `local_irq_save()`, but only the outermost
+/// one, the one that found interrupts enabled, can start guest timing: an
+/// inner one could outlive it (dropped in another order) and then no longer
+/// have interrupts disabled.
+///
+/// # Invariants
+///
+/// `flags` are the flags `local_irq_save()` returned when this value was
+/// made; preemption is disabled while it lives (the value cannot leave the
+/// task: it is neither `Send` nor `Sync`). If `flags` say interrupts were
+/// enabled, this value disabled them, and they stay disabled until it is
+/// dropped: only a value whose flags say enabled enables them when dropped,
+/// and no second such value can be made while this one lives.
+pub(crate) struct IrqsOff {
+    flags: c_ulong,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl IrqsOff {
+    /// Disables preemption and interrupts.
+    pub(crate) fn disable() -> Self {
+        // SAFETY: FFI call without preconditions.
+        let flags = unsafe { bindings::guestgate_entry_irqs_off() };
+        // INVARIANT: `flags` were returned by `local_irq_save()` just now.
+        Self {
+            flags,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Starts charging time to the guest (the current task gets `PF_VCPU`).
+    ///
+    /// Gives `self` back if it is not the outermost value (interrupts were
+    /// already disabled when it was made), or if this CPU is already in
+    /// guest timing (a chain of states is alive on it, or C code entered).
+    pub(crate) fn enter_guest_timing(self) -> Result<GuestTiming, IrqsOff> {
+        // SAFETY: FFI call without preconditions.
+        if unsafe { bindings::guestgate_entry_irqs_disabled_flags(self.flags) } {
+            return Err(self);
+        }
+        // SAFETY: FFI call; preemption is disabled (type invariant).
+        let state = unsafe { bindings::guestgate_entry_cpu_state() };
+        if state != bindings::GUESTGATE_ENTRY_IDLE {
+            return Err(self);
+        }
+        // SAFETY: `self.flags` say interrupts were enabled, so by the type
+        // invariant this value disabled them and they still are; this CPU
+        // is not in guest timing (checked above, and no interrupt or other
+        // task can change it meanwhile).
+        unsafe { bindings::guestgate_entry_timing_enter() };
+        let flags = self.flags;
+        mem::forget(self);
+        // INVARIANT: Guest timing was entered with interrupts disabled;
+        // `flags` move from `self`, whose drop was skipped.
+        Ok(GuestTiming {
+            flags,
+            _exit: MustExit::new(),
+            _not_send: PhantomData,
+        })
+    }
+}
+
+impl Drop for IrqsOff {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant `self.flags` came from
+        // `local_irq_save()` on this task, with preemption disabled.
+        unsafe { bindings::guestgate_entry_irqs_restore(self.flags) };
+    }
+}
+
+/// The guest: what runs between state enter and state exit.
+///
+/// Only noinstr C may run there. The one guest guestgate has is a spin of a
+/// fixed number of TSC cycles, standing for the hardware's guest entry
+/// (VMRUN, VMLAUNCH) of a real hypervisor.
+#[derive(Clone, Copy)]
+pub(crate) struct SpinGuest {
+    cycles: u64,
+}
+
+impl SpinGuest {
+    /// A guest that spins for `us` microseconds.
+    pub(crate) fn from_us(us: u64) -> Self {
+        // SAFETY: FFI call without preconditions.
+        let khz = unsafe { bindings::guestgate_entry_tsc_khz() };
+        Self {
+            cycles: us.saturating_mul(khz) / 1000,
+        }
+    }
+}
+
+/// Guest timing entered, interrupts disabled, no guest interrupt pending.
+///
+/// Must end with [`GuestTiming::exit_guest_timing`]: dropping it does not
+/// compile.
+///
+/// # Invariants
+///
+/// Guest timing was entered on this CPU by this value and interrupts are
+/// disabled; `flags` are those of the [`IrqsOff`] it came from.
+#[must_use = "guest timing must end with exit_guest_timing()"]
+pub(crate) struct GuestTiming {
+    flags: c_ulong,
+    _exit: MustExit<TimingRule>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl GuestTiming {
+    /// Runs `guest`: state enter, the guest, state exit, in noinstr C.
+    pub(crate) fn run_guest(self, guest: SpinGuest) -> GuestExited {
+        let flags = self.flags;
+        mem::forget(self);
+        GuestExited::run(flags, guest)
+    }
+
+    /// Stops charging time to the guest. The guest's interrupts were taken
+    /// (or it never ran).
+    pub(crate) fn exit_guest_timing(self) -> IrqsOff {
+        // SAFETY: By the type invariant guest timing was entered on this
+        // CPU and interrupts are disabled.
+        unsafe { bindings::guestgate_entry_timing_exit() };
+        let flags = self.flags;
+        mem::forget(self);
+        // INVARIANT: Interrupts are still disabled; `flags` move over.
+        IrqsOff {
+            flags,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// The guest ran and exited; interrupts that came in the guest are pending.
+///
+/// Guest timing cannot end from here: the pending interrupts (the timer
+/// tick among them) must be taken first, or their time is charged to the
+/// host. Must end with [`GuestExited::take_interrupts`]: dropping it does
+/// not compile.
+///
+/// # Invariants
+///
+/// As [`GuestTiming`]'s.
+#[must_use = "the guest's interrupts must be taken with take_interrupts()"]
+pub(crate) struct GuestExited {
+    flags: c_ulong,
+    cycles: u64,
+    _exit: MustExit<ExitedRule>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl GuestExited {
+    fn run(flags: c_ulong, guest: SpinGuest) -> Self {
+        // SAFETY: Guest timing is entered on this CPU and interrupts are
+        // disabled (the invariant of the caller's state, moved into ours).
+        let cycles = unsafe { bindings::guestgate_entry_run_guest(guest.cycles) };
+        // INVARIANT: State exit left guest timing entered, interrupts off.
+        Self {
+            flags,
+            cycles,
+            _exit: MustExit::new(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// TSC cycles the last guest run spent in the guest.
+    pub(crate) fn guest_cycles(&self) -> u64 {
+        self.cycles
+    }
+
+    /// Runs the guest again without taking its interrupts first (the fast
+    /// path of an exit the hypervisor handles with interrupts disabled).
+    pub(crate) fn run_guest(self, guest: SpinGuest) -> GuestExited {
+        let flags = self.flags;
+        mem::forget(self);
+        GuestExited::run(flags, guest)
+    }
+
+    /// Enables interrupts so that those which came in the guest are taken,
+    /// while guest timing still counts, then disables them again.
+    /// Preemption stays disabled.
+    pub(crate) fn take_interrupts(self) -> GuestTiming {
+        // SAFETY: FFI call; preemption is disabled (type invariant), so the
+        // task stays on this CPU with guest timing entered.
+        unsafe { bindings::guestgate_entry_take_interrupts() };
+        let flags = self.flags;
+        mem::forget(self);
+        // INVARIANT: Interrupts are disabled again, guest timing entered.
+        GuestTiming {
+            flags,
+            _exit: MustExit::new(),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// The debugfs file `guest_entry`, while the module is loaded.
+pub(crate) struct Registration(());
+
+impl Registration {
+    /// Creates the debugfs file.
+    pub(crate) fn new() -> Self {
+        // SAFETY: FFI call; the debugfs directory exists (the device is
+        // registered before this and unregistered after it).
+        unsafe { bindings::guestgate_entry_register() };
+        Self(())
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: FFI call; the file was created by `new`.
+        unsafe { bindings::guestgate_entry_unregister() };
+    }
+}
+
+#[cfg(CONFIG_KUNIT)]
+mod kunit_cases {
+    use super::*;
+    use crate::kunit::{kunit_expect, Kunit, Test};
+
+    fn cpu_state() -> u32 {
+        // SAFETY: FFI call; the callers have preemption disabled.
+        unsafe { bindings::guestgate_entry_cpu_state() }
+    }
+
+    fn stats() -> bindings::guestgate_entry_stats {
+        let mut st = bindings::guestgate_entry_stats::default();
+        // SAFETY: FFI call; `st` is valid for writes.
+        unsafe { bindings::guestgate_entry_stats(&mut st) };
+        st
+    }
+
+    /// The typestate chain walks the C state machine through idle, timing
+    /// and back, runs the guest three times (once on the fast path), and
+    /// no rule of the C side is broken on the way. The suite's init gives
+    /// the case an mm (context tracking wants one).
+    #[no_mangle]
+    extern "C" fn guestgate_kunit_guest_entry_typestate(test: *mut Kunit) {
+        // SAFETY: Called by the C suite with its running test case.
+        let t = unsafe { Test::new(test) };
+        let before = stats();
+        let guest = SpinGuest::from_us(20);
+
+        let irqs = IrqsOff::disable();
+        kunit_expect!(t, cpu_state() == bindings::GUESTGATE_ENTRY_IDLE);
+        let timing = match irqs.enter_guest_timing() {
+            Ok(timing) => timing,
+            Err(_irqs) => {
+                kunit_expect!(t, false);
+                return;
+            }
+        };
+        kunit_expect!(t, cpu_state() == bindings::GUESTGATE_ENTRY_TIMING);
+
+        // A second chain on this CPU is refused and gets its token back
+        // (it is not the outermost value).
+        match IrqsOff::disable().enter_guest_timing() {
+            Ok(other) => {
+                kunit_expect!(t, false);
+                drop(other.exit_guest_timing());
+            }
+            Err(irqs) => drop(irqs),
+        }
+
+        let exited = timing.run_guest(guest);
+        kunit_expect!(t, exited.guest_cycles() >= guest.cycles);
+        kunit_expect!(t, cpu_state() == bindings::GUESTGATE_ENTRY_TIMING);
+        let exited = exited.take_interrupts().run_guest(guest).run_guest(guest);
+        let irqs = exited.take_interrupts().exit_guest_timing();
+        kunit_expect!(t, cpu_state() == bindings::GUESTGATE_ENTRY_IDLE);
+        drop(irqs);
+
+        let after = stats();
+        kunit_expect!(t, after.timing_enters - before.timing_enters == 1);
+        kunit_expect!(t, after.timing_exits - before.timing_exits == 1);
+        kunit_expect!(t, after.guest_enters - before.guest_enters == 3);
+        kunit_expect!(t, after.guest_exits - before.guest_exits == 3);
+        kunit_expect!(t, after.misuse == before.misuse);
+    }
+}
