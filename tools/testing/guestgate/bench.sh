@@ -37,8 +37,43 @@ count()
 		"$(grep -cE 'lock |xchg +%?[a-z0-9]+,\(' <<<"$text")"
 }
 
+# Instructions of a function's fall-through path: from its entry to its
+# first return (the compiler moves unlikely branches out of that path).
+hot_insns()
+{
+	disasm "$1" "$2" | grep -E '^ +[0-9a-f]+:' |
+		awk '{ n++ } /\tret|__x86_return_thunk/ { exit } END { print n }'
+}
+
+# Guest entry: round trips per CPU, guestgate against kvm_host.h's helpers.
+guest_entry()
+{
+	local st=$GG_TOP/guestgate_stress.ko
+
+	echo "Guest entry round trip (timing enter, state enter, state exit, timing exit),"
+	echo "TSC cycles, best of 7 runs of 2000, interrupts off, same run:"
+	awk -F': ' '
+		$1 == "cpu" { cpu = $2 }
+		$1 == "upstream" { up = $2 / 1000 }
+		$1 == "guestgate" { gg = $2 / 1000 }
+		$1 == "upstream_irq_reads" {
+			r = gg / up
+			printf "  CPU %s: upstream %8.1f  guestgate %8.1f  ratio %.3f (<= 1.05 %s)",
+				cpu, up, gg, r, r <= 1.05 ? "ok" : "MISSED"
+			printf "  upstream + 4 IRQ flag reads %8.1f (%.3f)\n", $2 / 1000, $2 / 1000 / up
+		}' "$R/bench_guest_entry.txt"
+	echo "The round trip functions of the test module (both inline their helpers;"
+	echo "the kernel functions both call, lockdep, vtime, context tracking, not counted):"
+	count "$st" gg_bench_round_trip_upstream
+	count "$st" gg_bench_round_trip_guestgate
+	echo "  fall-through path: upstream $(hot_insns "$st" gg_bench_round_trip_upstream) insns," \
+		"guestgate $(hot_insns "$st" gg_bench_round_trip_guestgate) insns"
+}
+
 {
 	cat "$R/bench.txt"
+	echo
+	guest_entry
 	echo
 	echo "Dispatch path in the built objects (before run-time patching):"
 	count "$GG_TOP/guestgate.ko" "__SCT____guestgate_guest_state"

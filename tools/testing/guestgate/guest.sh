@@ -11,8 +11,10 @@
 #
 # Results: lifecycle.tap (module load/unload steps as TAP), kunit/<suite>.ktap,
 # kselftest/<test>.tap and .rc, kmemleak.txt, tainted, dmesg.txt, then
-# canary/ (what the detectors said of a planted WARN and leak), done; in demo
-# mode demo.txt, in bench mode bench.txt instead of the test results.
+# canary/ (what the detectors said of a planted WARN, leak and use after
+# free, and the KTAP of the guest entry misuse suite, whose WARNs are
+# planted too), done; in demo mode demo.txt, in bench mode bench.txt instead
+# of the test results.
 
 set -u
 mode=$1
@@ -97,6 +99,11 @@ step "insmod guestgate_stress.ko (kernel half of the stress tests)" \
 case $mode in
 bench)
 	"$SELFTESTS/perf_callbacks_bench" >"$R/bench.txt" 2>&1
+	# Guest entry round trips on each CPU (CPU 1 is nohz_full: vtime and
+	# context tracking active), "name: value" lines.
+	for cpu in 0 1; do
+		taskset -c $cpu cat $DBG/guestgate_stress/guest_entry_bench
+	done >"$R/bench_guest_entry.txt" 2>&1
 	;;
 demo)
 	{
@@ -153,10 +160,18 @@ if [ "$mode" = check ]; then
 	kmsg "canary"
 	insmod "$TOP/tools/testing/guestgate/canary/guestgate_canary.ko"
 	rmmod guestgate_canary
+	insmod "$TOP/guestgate.ko"
+	# Every misuse rule of guest entry broken on purpose: each must fire
+	# its WARN once, and its recovery pass the KUnit checks. Before the
+	# use after free below: KASAN's report turns lockdep off.
+	kmsg "canary: guest entry misuse"
+	insmod "$TOP/guestgate_misuse_kunit.ko"
+	d=$DBG/kunit/guestgate_guest_entry_misuse
+	[ -r "$d/results" ] && cp "$d/results" "$R/canary/$(basename "$d").ktap"
+	rmmod guestgate_misuse_kunit
 	# The use after free that unregister's grace periods prevent, with
 	# them switched off: KASAN must report it.
 	kmsg "canary: uaf_no_rcu_wait"
-	insmod "$TOP/guestgate.ko"
 	insmod "$TOP/guestgate_stress.ko"
 	echo "uaf_no_rcu_wait 3" >$DBG/guestgate_stress/perf
 	cat $DBG/guestgate_stress/perf >"$R/canary/uaf_no_rcu_wait.txt"

@@ -10,8 +10,10 @@ kmemleak report but the canary's.
 
 Two suites check the checks: "canary" requires the detectors to have caught
 the WARN, the leak and the use after free (unregister without its grace
-periods) that guest.sh plants after the run, "judge" runs this judge on
-canned results that it must fail.
+periods) that guest.sh plants after the run, and the guest entry misuse
+suite (guestgate_misuse_kunit.ko, loaded then) to pass with one WARN per
+misuse rule and no other splat; "judge" runs this judge on canned results
+that it must fail.
 
 Prints one line per suite, the failures, and last the plain summary line
 "N passed, N failed, N skipped". Exits 1 on any failure.
@@ -55,6 +57,18 @@ ALLOWED_TAINT = (1 << 12) | (1 << 13) | (1 << 18)
 TAINT_FLAGS = "PFSRMBUDAWCIOELKXTN"
 
 TAP_RE = re.compile(r"^(ok|not ok) (\d+)\s*-?\s*([^#]*?)\s*(#\s*(.*))?$")
+
+KUNIT_DIR = os.path.join(TOP, "tools", "testing", "kunit")
+# The KUnit module of the canary phase: its suites fire guestgate's WARNs.
+CANARY_KUNIT_MODULE = "guestgate_misuse_kunit"
+# The guest entry helpers and their misuse rules.
+ENTRY_SHIM = os.path.join(TOP, "rust", "guest_entry_shim.c")
+ENTRY_H = os.path.join(TOP, "include", "linux", "guestgate.h")
+# guest.sh's marker in the kernel log before each step of the canary phase.
+MARK = "guestgate-vm: "
+MISUSE_MARK = MARK + "canary: guest entry misuse"
+# guestgate_entry_warn()'s message, the line before its WARNING.
+MISUSE_WARN_RE = re.compile(r"\bguestgate: \w+: (.*?)\s*$")
 
 
 class Suite:
@@ -106,14 +120,61 @@ def parse_tap(suite, path, prefix=""):
         suite.add("FAIL", prefix + "plan", "planned %d, reported %d" % (plan, seen))
 
 
-def expected_kunit_suites():
+def suite_names(paths):
+    """The KUnit suites defined in the C files PATHS."""
     names = []
-    kdir = os.path.join(TOP, "tools", "testing", "kunit")
-    for fn in sorted(os.listdir(kdir)):
-        if fn.endswith(".c"):
-            with open(os.path.join(kdir, fn)) as f:
-                names += re.findall(r'\.name\s*=\s*"([^"]+)"', f.read())
+    for path in paths:
+        with open(path) as f:
+            names += re.findall(r'\.name\s*=\s*"([^"]+)"', f.read())
     return names
+
+
+def kbuild_sources(module):
+    """The C files that Kbuild links into MODULE.ko."""
+    with open(os.path.join(TOP, "Kbuild")) as f:
+        text = f.read().replace("\\\n", " ")
+    objs = []
+    for m in re.finditer(r"^%s-[\w$()]+\s*[:+]?=(.*)$" % re.escape(module), text, re.M):
+        objs += m.group(1).split()
+    return [os.path.join(TOP, o[:-2] + ".c") for o in objs if o.endswith(".o")]
+
+
+def canary_kunit_suites():
+    """The suites run in the canary phase (their WARNs are planted)."""
+    return suite_names(kbuild_sources(CANARY_KUNIT_MODULE))
+
+
+def expected_kunit_suites():
+    """The suites of the main KUnit phase: all but the canary phase's."""
+    canary = set(canary_kunit_suites())
+    paths = [os.path.join(KUNIT_DIR, fn) for fn in sorted(os.listdir(KUNIT_DIR))
+             if fn.endswith(".c")]
+    return [n for n in suite_names(paths) if n not in canary]
+
+
+def c_strings(text):
+    """The value of the adjacent C string literals in TEXT."""
+    return "".join(re.sub(r"\\(.)", r"\1", s)
+                   for s in re.findall(r'"((?:[^"\\]|\\.)*)"', text))
+
+
+def misuse_rules(shim=ENTRY_SHIM, header=ENTRY_H):
+    """The rule text of each misuse kind, from guestgate_misuse_rule[].
+
+    Every kind of enum guestgate_entry_misuse must have one: a kind without
+    maps to None.
+    """
+    with open(header) as f:
+        m = re.search(r"enum guestgate_entry_misuse \{(.*?)\};", f.read(), re.S)
+    kinds = re.findall(r"^\s*GUESTGATE_MISUSE_(\w+)\s*,", m.group(1), re.M) if m else []
+    with open(shim) as f:
+        m = re.search(r"guestgate_misuse_rule\[[^]]*\]\s*=\s*\{(.*?)\n\};", f.read(), re.S)
+    rules = dict.fromkeys(kinds)
+    if m:
+        for e in re.finditer(r'\[GUESTGATE_MISUSE_(\w+)\]\s*=\s*((?:"(?:[^"\\]|\\.)*"\s*)+)',
+                             m.group(1)):
+            rules[e.group(1)] = c_strings(e.group(2))
+    return rules
 
 
 def expected_kselftests():
@@ -122,32 +183,66 @@ def expected_kselftests():
     return m.group(1).split() if m else []
 
 
+def case_diagnostics(path, case, limit=6):
+    """The failed expectations KUnit logged for CASE in the KTAP at PATH.
+
+    Each with the message the case gave it, the line after its values.
+    """
+    with open(path, errors="replace") as f:
+        lines = f.read().splitlines()
+    result = re.compile(r"^\s*((not )?ok \d+ |1\.\.\d+)")
+    end = next((i for i, l in enumerate(lines)
+                if re.match(r"^\s*not ok \d+ %s\s*$" % re.escape(case), l)), None)
+    start = 0
+    if end is None:
+        end = len(lines)
+    else:
+        start = end
+        while start > 0 and not result.match(lines[start - 1]):
+            start -= 1
+    found = []
+    for i in range(start, end):
+        if not re.search(r"Expected|expected|ASSERT", lines[i]):
+            continue
+        text = lines[i].strip().lstrip("# ")
+        j = i + 1
+        while j < end and lines[j].startswith("        "):
+            j += 1
+        if j < end and lines[j][:1] not in ("", " ", "\t", "#") and not result.match(lines[j]):
+            text += " [" + lines[j].strip() + "]"
+        if text not in found:
+            found.append(text)
+    return " | ".join(found[:limit]) + (" | ..." if len(found) > limit else "")
+
+
+def judge_ktap(suite, name, path, kdir):
+    """Each case of KUnit suite NAME, from its KTAP at PATH, into SUITE."""
+    kunit_py = os.path.join(kdir, "tools", "testing", "kunit", "kunit.py")
+    if not os.path.exists(path):
+        suite.add("FAIL", name, "suite never reported")
+        return
+    with tempfile.NamedTemporaryFile(suffix=".json") as js:
+        subprocess.run([sys.executable, kunit_py, "parse", "--json=" + js.name, path],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            doc = json.load(open(js.name))
+        except ValueError:
+            suite.add("FAIL", name, "kunit.py could not parse " + path)
+            return
+    cases = [c for g in doc.get("sub_groups", []) for c in g.get("test_cases", [])]
+    if not cases:
+        suite.add("FAIL", name, "no test case in " + path)
+    for c in cases:
+        detail = ""
+        if c["status"] not in ("PASS", "SKIP"):
+            detail = case_diagnostics(path, c["name"])
+        suite.add(c["status"], name + "." + c["name"], detail)
+
+
 def judge_kunit(results, kdir):
     suite = Suite("kunit")
-    kunit_py = os.path.join(kdir, "tools", "testing", "kunit", "kunit.py")
     for name in expected_kunit_suites():
-        path = os.path.join(results, "kunit", name + ".ktap")
-        if not os.path.exists(path):
-            suite.add("FAIL", name, "suite never reported")
-            continue
-        with tempfile.NamedTemporaryFile(suffix=".json") as js:
-            subprocess.run([sys.executable, kunit_py, "parse", "--json=" + js.name, path],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                doc = json.load(open(js.name))
-            except ValueError:
-                suite.add("FAIL", name, "kunit.py could not parse " + path)
-                continue
-        cases = [c for g in doc.get("sub_groups", []) for c in g.get("test_cases", [])]
-        if not cases:
-            suite.add("FAIL", name, "no test case in " + path)
-        for c in cases:
-            detail = ""
-            if c["status"] not in ("PASS", "SKIP"):
-                with open(path, errors="replace") as f:
-                    detail = " | ".join(l.strip().lstrip("# ") for l in f
-                                        if "Expected" in l or "expected" in l or "ASSERT" in l)
-            suite.add(c["status"], name + "." + c["name"], detail)
+        judge_ktap(suite, name, os.path.join(results, "kunit", name + ".ktap"), kdir)
     return suite
 
 
@@ -208,8 +303,57 @@ def judge_kernel(results):
     return suite
 
 
-def judge_canary(results):
-    """The detectors caught the planted WARN, leak and use after free."""
+def misuse_section(lines):
+    """The lines the kernel logged while the misuse suite ran, or None."""
+    for i, line in enumerate(lines):
+        if MISUSE_MARK in line:
+            end = next((j for j in range(i + 1, len(lines)) if MARK in lines[j]), len(lines))
+            return lines[i + 1:end]
+    return None
+
+
+def judge_misuse(suite, canary_dir, kdir):
+    """The misuse suite passed, each rule warned once, nothing else splatted."""
+    names = canary_kunit_suites()
+    if not names:
+        suite.add("FAIL", "a KUnit suite for the canary phase",
+                  "no suite in the sources of %s in Kbuild" % CANARY_KUNIT_MODULE)
+    for name in names:
+        judge_ktap(suite, name, os.path.join(canary_dir, name + ".ktap"), kdir)
+
+    rules = misuse_rules()
+    if not rules:
+        suite.add("FAIL", "misuse rules found", "none in " + ENTRY_SHIM)
+    with open(os.path.join(canary_dir, "dmesg.txt"), errors="replace") as f:
+        section = misuse_section([l.rstrip() for l in f])
+    if section is None:
+        suite.add("FAIL", "the misuse suite ran", "no '%s' in the log" % MISUSE_MARK)
+        section = []
+    warned = dict.fromkeys(rules, 0)
+    others = []
+    for i, line in enumerate(section):
+        if not SPLAT_RE.search(line):
+            continue
+        m = MISUSE_WARN_RE.search(section[i - 1]) if i and "WARNING:" in line else None
+        kind = next((k for k, r in rules.items() if m and r and m.group(1) == r), None)
+        if kind:
+            warned[kind] += 1
+        else:
+            others.append(line)
+    for kind, rule in rules.items():
+        if rule is None:
+            suite.add("FAIL", "misuse %s has a rule" % kind,
+                      "no guestgate_misuse_rule[GUESTGATE_MISUSE_%s] in %s" % (kind, ENTRY_SHIM))
+            continue
+        suite.add("PASS" if warned[kind] == 1 else "FAIL",
+                  "the dmesg check flags the WARN of misuse %s" % kind,
+                  "%d 'WARNING:' lines after '... %s'" % (warned[kind], rule))
+    suite.add("FAIL" if others else "PASS", "no other splat while the misuse suite ran",
+              " | ".join(others[:8]))
+
+
+def judge_canary(results, kdir):
+    """The detectors caught the planted WARNs, leak and use after free."""
     suite = Suite("canary")
     d = os.path.join(results, "canary")
     if not os.path.isdir(d):
@@ -225,6 +369,7 @@ def judge_canary(results):
     planted = os.path.exists(leak_file) and any(
         CANARY_MARK in r for r in kmemleak_reports(leak_file))
     suite.add("PASS" if planted else "FAIL", "kmemleak reports the canary's leak")
+    judge_misuse(suite, d, kdir)
     return suite
 
 
@@ -232,9 +377,12 @@ def self_test(kdir):
     """The judge fails what it must fail, on canned results."""
     suite = Suite("judge")
 
-    def expect(what, s, failed):
-        suite.add("PASS" if (s.failed > 0) == failed else "FAIL", what,
-                  "failures: %s" % s.failures)
+    def expect(what, s, failed, why=None):
+        """S failed or passed as it must; a failure for the reason WHY."""
+        ok = (s.failed > 0) == failed
+        if ok and failed and why:
+            ok = any(why in fl for fl in s.failures)
+        suite.add("PASS" if ok else "FAIL", what, "failures: %s" % s.failures)
 
     with tempfile.TemporaryDirectory() as t:
         def write(name, text):
@@ -279,16 +427,69 @@ def self_test(kdir):
         write("x/tainted", str(266240 | 512))
         expect("taint W fails", judge_kernel(os.path.join(t, "x")), True)
 
-        write("c/canary/dmesg.txt",
-              "[ 1.0] WARNING: CPU: 0 PID: 1 at c.c:1 init_module+0x1/0x2 [guestgate_canary]\n"
-              "[ 2.0] BUG: KASAN: slab-use-after-free in uaf_get_ip+0x96/0xc0 [guestgate_stress]\n")
+        # A canary phase as guest.sh runs it: the canary's WARN, the misuse
+        # suite with one WARN per rule, the use after free.
+        rules = [(k, r) for k, r in misuse_rules().items() if r]
+        misuse_warns = ["[ 2.%d] ------------[ cut here ]------------\n"
+                        "[ 2.%d] guestgate: guestgate_state_exit_irqoff: %s\n"
+                        "[ 2.%d] WARNING: CPU: 1 PID: 9 at rust/guest_entry_shim.c:86 "
+                        "guestgate_entry_warn+0x1/0x2 [guestgate]\n"
+                        "[ 2.%d] Call Trace:\n" % (i, i, r, i, i)
+                        for i, (_, r) in enumerate(rules)]
+        canary_warn = ("[ 1.0] guestgate-vm: canary\n"
+                       "[ 1.1] WARNING: CPU: 0 PID: 1 at c.c:1 init_module+0x1/0x2 "
+                       "[guestgate_canary]\n")
+        uaf = ("[ 3.0] guestgate-vm: canary: uaf_no_rcu_wait\n"
+               "[ 3.1] BUG: KASAN: slab-use-after-free in uaf_get_ip+0x96/0xc0 "
+               "[guestgate_stress]\n")
+
+        def canary_log(warns, extra=""):
+            return canary_warn + "[ 2.0] " + MISUSE_MARK + "\n" + "".join(warns) + extra + uaf
+
+        names = canary_kunit_suites()
+
+        def misuse_ktap(results):
+            return ("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: %s\n    1..2\n"
+                    "    ok 1 guestgate_misuse_a\n    %s 2 guestgate_misuse_b\n%s 1 %s\n"
+                    % (names[0] if names else "none", results, results, names[0] if names else "none"))
+
+        for name in names:
+            write("c/canary/%s.ktap" % name, misuse_ktap("ok"))
+        write("c/canary/dmesg.txt", canary_log(misuse_warns))
         write("c/kmemleak.txt", canary)
         expect("a canary run whose detectors caught everything passes",
-               judge_canary(os.path.join(t, "c")), False)
-        write("c/canary/dmesg.txt",
-              "[ 1.0] WARNING: CPU: 0 PID: 1 at c.c:1 init_module+0x1/0x2 [guestgate_canary]\n")
+               judge_canary(os.path.join(t, "c"), kdir), False)
+        write("c/canary/dmesg.txt", canary_log(misuse_warns).replace(uaf, ""))
         expect("a canary run without KASAN's use-after-free report fails",
-               judge_canary(os.path.join(t, "c")), True)
+               judge_canary(os.path.join(t, "c"), kdir), True, "KASAN")
+        write("c/canary/dmesg.txt", canary_log(misuse_warns[1:]))
+        expect("a canary run missing one misuse warning fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "misuse " + rules[0][0])
+        write("c/canary/dmesg.txt", canary_log(misuse_warns + misuse_warns[-1:]))
+        expect("a misuse warning that fired twice fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "misuse " + rules[-1][0])
+        write("c/canary/dmesg.txt", canary_log(
+            [misuse_warns[0].replace(rules[0][1], "some other rule")] + misuse_warns[1:]))
+        expect("a misuse warning without its rule's message fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "misuse " + rules[0][0])
+        write("c/canary/dmesg.txt", canary_log(
+            misuse_warns, "[ 2.9] WARNING: suspicious RCU usage\n"))
+        expect("another splat while the misuse suite ran fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "no other splat")
+        write("c/canary/dmesg.txt", canary_log(misuse_warns))
+        for name in names:
+            write("c/canary/%s.ktap" % name, misuse_ktap("not ok"))
+        expect("a failed misuse case fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "guestgate_misuse_b")
+        for name in names:
+            os.remove(os.path.join(t, "c", "canary", name + ".ktap"))
+        expect("a misuse suite that never reported fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "never reported")
+        split = Suite("t")
+        split.add("PASS" if names and not set(names) & set(expected_kunit_suites()) else "FAIL",
+                  "split", "canary phase %s, main phase %s" % (names, expected_kunit_suites()))
+        expect("the canary phase's KUnit suites are not required in the main phase",
+               split, False)
 
         os.makedirs(os.path.join(t, "e", "kunit"))
         os.makedirs(os.path.join(t, "e", "kselftest"))
@@ -322,7 +523,7 @@ def main():
             suites += [judge_kunit(args.results, kdir), judge_kselftests(args.results)]
     suites.append(judge_kernel(args.results))
     if finished and not args.demo:
-        suites += [judge_canary(args.results), self_test(kdir)]
+        suites += [judge_canary(args.results, kdir), self_test(kdir)]
     if args.lint:
         lint = Suite("lint")
         parse_tap(lint, args.lint)

@@ -8,9 +8,24 @@
 #   - checkpatch.pl --strict on every C file and header
 #   - kernel-doc -Wall on the headers, and kernel-doc present for every
 #     function exported to other modules
+#   - compile-fail.sh: misuse of the Rust APIs must not compile
+#   - noinstr-check.py on the built module objects (run 'make modules'
+#     first), and on the canary, whose planted call it must flag
 
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+
+# The module objects noinstr-check.py checks, one a line: the object, the
+# objects of the modules whose symbols it uses (comma-separated, or -), and
+# "required" if it must have noinstr functions or "may-be-empty" if it may
+# have none yet.
+NOINSTR_OBJECTS="
+guestgate.o				-		required
+samples/guestgate/guestgate_sample.o	guestgate.o	required
+guestgate_stress.o			guestgate.o	required
+guestgate_kunit.o			guestgate.o	required
+guestgate_misuse_kunit.o		guestgate.o	required
+"
 
 kdir=${KDIR:-$(gg_kdir)}
 cd "$GG_TOP" || exit 1
@@ -60,11 +75,49 @@ exports_documented()
 	done
 }
 
+# noinstr_check OBJECT ALSO EMPTY: noinstr-check.py's report on a failure.
+noinstr_check()
+{
+	local obj=$1 also=$2 empty=$3 args=() o out
+
+	if [ "$also" != - ]; then
+		for o in ${also//,/ }; do
+			args+=(--also "$o")
+		done
+	fi
+	[ "$empty" = required ] || args+=(--allow-empty)
+	out=$(python3 "$GG_TOOLS_DIR/noinstr-check.py" --kdir "$kdir" "${args[@]}" "$obj" 2>&1) ||
+		echo "$out"
+}
+
+# The canary's planted noinstr call must fail the check, and nothing else:
+# every finding names guestgate_canary_noinstr_leak, and the correctly
+# annotated guestgate_canary_noinstr_ok was checked.
+noinstr_canary()
+{
+	local obj=tools/testing/guestgate/canary/guestgate_canary.o out rc
+
+	out=$(python3 "$GG_TOOLS_DIR/noinstr-check.py" --kdir "$kdir" "$obj" 2>&1)
+	rc=$?
+	if [ $rc -ne 1 ] ||
+	   ! echo "$out" | grep -q "FAIL .*guestgate_canary_noinstr_leak" ||
+	   echo "$out" | grep "FAIL " | grep -qv guestgate_canary_noinstr_leak ||
+	   ! echo "$out" | grep -q "noinstr: guestgate_canary_noinstr_ok$"; then
+		echo "expected findings on guestgate_canary_noinstr_leak only (exit 1), got exit $rc:"
+		echo "$out"
+	fi
+}
+
 c_files=$(git ls-files -co --exclude-standard '*.c' '*.h')
 rs_files=$(git ls-files -co --exclude-standard '*.rs')
 
+# The compile-fail tests (compile-fail.sh), one result each in this plan.
+cf_out=$(bash "$GG_TOOLS_DIR/compile-fail.sh" 2>&1)
+cf_n=$(echo "$cf_out" | grep -c '^\(not \)\?ok ')
+
 echo "TAP version 13"
-echo "1..$((4 + $(echo "$c_files" | wc -w)))"
+echo "1..$((5 + $(echo "$c_files" | wc -w) + $(echo "$NOINSTR_OBJECTS" | grep -c .) + \
+	(cf_n ? cf_n : 1)))"
 # shellcheck disable=SC2086
 check "rustfmt --check" "$GG_RUSTFMT" --check --config-path .rustfmt.toml $rs_files
 check "clippy" clippy
@@ -76,4 +129,28 @@ for f in $c_files; do
 	check "checkpatch --strict $f" \
 		"$kdir/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types -f "$f"
 done
+check "noinstr check flags the canary's planted call" noinstr_canary
+while read -r obj also empty; do
+	[ -n "$obj" ] || continue
+	check "noinstr check $obj" noinstr_check "$obj" "$also" "$empty"
+done <<<"$NOINSTR_OBJECTS"
+if [ "$cf_n" -eq 0 ]; then
+	check "compile-fail tests ran" sh -c "echo \"\$1\" | head -40" - "$cf_out"
+fi
+while IFS= read -r line; do
+	case $line in
+	"ok "*)
+		n=$((n + 1))
+		echo "ok $n ${line#ok * }"
+		;;
+	"not ok "*)
+		n=$((n + 1))
+		echo "not ok $n ${line#not ok * }"
+		fail=1
+		;;
+	"# "*)
+		echo "$line"
+		;;
+	esac
+done <<<"$cf_out"
 exit $fail

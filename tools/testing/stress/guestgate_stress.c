@@ -7,7 +7,9 @@
  * /sys/kernel/debug/guestgate_stress/perf, which runs the stress in the
  * writing task and returns once it is over (or fails with its errno), and
  * reads the counters of the last run back from the same file. Reading
- * guestgate_stress/perf_bench runs the benchmark of Rust callers.
+ * guestgate_stress/perf_bench runs the benchmark of Rust callers. The guest
+ * entry files (guest_entry, sync_rcu, guest_entry_bench) are described in
+ * guest_entry_stress.c.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -129,6 +131,7 @@ static int __init gg_stress_init(void)
 			    &gg_stress_perf_fops);
 	debugfs_create_file("perf_bench", 0400, gg_stress_dir, NULL,
 			    &gg_stress_perf_bench_fops);
+	gg_stress_guest_entry_init(gg_stress_dir);
 	return 0;
 }
 module_init(gg_stress_init);

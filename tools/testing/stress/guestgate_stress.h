@@ -55,4 +55,9 @@ int gg_stress_perf_bench(u64 cycles[GG_BENCH_NR_KINDS]);
 int gg_stress_perf_run(enum gg_stress_mode mode, unsigned int seconds,
 		       struct gg_stress_result *res);
 
+struct dentry;
+
+/* guest_entry_stress.c: creates its debugfs files in @dir. */
+void gg_stress_guest_entry_init(struct dentry *dir);
+
 #endif /* _GUESTGATE_STRESS_H */

@@ -12,15 +12,41 @@
  * keeps them alive, and there are several of them. Each starts with
  * GUESTGATE_CANARY_MARK, which kmemleak's hex dump shows: its backtraces of
  * an unloaded module cannot be symbolized.
+ *
+ * It also carries two noinstr functions for noinstr-check.py, which checks
+ * the object on the host: one calls an instrumented function outside
+ * instrumentation_begin()/instrumentation_end() and must be flagged, the
+ * other makes the same call inside them and must pass. Nothing calls
+ * either: they are checked, never run.
  */
 #include <linux/bug.h>
+#include <linux/compiler.h>
+#include <linux/instrumentation.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 
 #define GUESTGATE_CANARY_MARK	"gg-canary-leak!"
 
 static void *guestgate_canary_objs[8];
+
+/* Planted: instrumentable ktime_get() outside instrumentation_begin(). */
+static noinstr __used u64 guestgate_canary_noinstr_leak(void)
+{
+	return ktime_get();
+}
+
+/* The same call, correctly annotated. */
+static noinstr __used u64 guestgate_canary_noinstr_ok(void)
+{
+	u64 t;
+
+	instrumentation_begin();
+	t = ktime_get();
+	instrumentation_end();
+	return t;
+}
 
 static int __init guestgate_canary_init(void)
 {

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestgate_stress: guest entry and exit. What the kselftest
+ * (tools/testing/selftests/guestgate/guest_entry_test.c) compares the toy
+ * vCPU of samples/guestgate with, and the benchmark.
+ *
+ * guestgate_stress/guest_entry: writing "MODE MS GUEST_US" runs the toy
+ * vCPU's loop in the writer's task for MS milliseconds, GUEST_US per guest
+ * entry, with one deliberate bug:
+ *  - timing_exit_early: guest timing exits before the interrupts that came
+ *    in the guest are taken, so the ticks among them are charged to the
+ *    host (the accounting bug the generic guest entry helpers fixed);
+ *  - no_context_tracking: the guest window tells lockdep and tracing but
+ *    skips the context tracking step, so the CPU is not in an RCU extended
+ *    quiescent state while the guest runs.
+ * Reading gives the last run's result, "name: value" lines.
+ *
+ * guestgate_stress/sync_rcu: reading times one synchronize_rcu().
+ *
+ * guestgate_stress/guest_entry_bench: reading times full round trips
+ * (timing enter, state enter, state exit, timing exit) on the reader's CPU,
+ * guestgate's helpers against <linux/kvm_host.h>'s inline ones.
+ */
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/guestgate.h>
+#include <linux/instrumentation.h>
+#include <linux/irqflags.h>
+#include <linux/kstrtox.h>
+#include <linux/kvm_host.h>
+#include <linux/minmax.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <asm/msr.h>
+#include <asm/tsc.h>
+
+#include "guestgate_stress.h"
+
+#define GG_ENTRY_MAX_MS		2000
+#define GG_ENTRY_MAX_GUEST_US	2000000
+
+enum gg_entry_mode {
+	GG_ENTRY_TIMING_EXIT_EARLY,
+	GG_ENTRY_NO_CONTEXT_TRACKING,
+	GG_ENTRY_NR_MODES,
+};
+
+static const char *const gg_entry_mode_names[GG_ENTRY_NR_MODES] = {
+	[GG_ENTRY_TIMING_EXIT_EARLY] = "timing_exit_early",
+	[GG_ENTRY_NO_CONTEXT_TRACKING] = "no_context_tracking",
+};
+
+/* As struct guestgate_sample_vcpu_run's outputs. */
+struct gg_entry_result {
+	unsigned int cpu;
+	u64 entries;
+	u64 guest_cycles;
+	u64 t_start;
+	u64 t_end;
+	u64 t_first_in;
+	u64 t_last_out;
+};
+
+static DEFINE_MUTEX(gg_entry_lock);
+static struct gg_entry_result gg_entry_last;
+static int gg_entry_last_mode = -1;
+
+static noinstr u64 gg_entry_spin(u64 cycles)
+{
+	u64 start = rdtsc(), now;
+
+	do {
+		cpu_relax();
+		now = rdtsc();
+	} while (now - start < cycles);
+	return now - start;
+}
+
+/* The toy vCPU's guest window, with guestgate's helpers. */
+static noinstr u64 gg_entry_window(u64 cycles)
+{
+	u64 spent;
+
+	guestgate_state_enter_irqoff();
+	spent = gg_entry_spin(cycles);
+	guestgate_state_exit_irqoff();
+	return spent;
+}
+
+/*
+ * The bug of no_context_tracking: guest_state_enter_irqoff() and
+ * guest_state_exit_irqoff() without their context tracking step.
+ */
+static noinstr u64 gg_entry_window_no_ct(u64 cycles)
+{
+	u64 spent;
+
+	instrumentation_begin();
+	trace_hardirqs_on_prepare();
+	lockdep_hardirqs_on_prepare();
+	instrumentation_end();
+	lockdep_hardirqs_on(CALLER_ADDR0);
+	spent = gg_entry_spin(cycles);
+	lockdep_hardirqs_off(CALLER_ADDR0);
+	instrumentation_begin();
+	trace_hardirqs_off_finish();
+	instrumentation_end();
+	return spent;
+}
+
+static void gg_entry_run(enum gg_entry_mode mode, u32 ms, u32 guest_us,
+			 struct gg_entry_result *r)
+{
+	u64 cycles = div_u64((u64)guest_us * tsc_khz, 1000), end;
+
+	memset(r, 0, sizeof(*r));
+	r->t_start = ktime_get_ns();
+	end = r->t_start + (u64)ms * NSEC_PER_MSEC;
+	do {
+		preempt_disable();
+		local_irq_disable();
+		r->cpu = smp_processor_id();
+		guestgate_timing_enter_irqoff();
+		if (!r->entries)
+			r->t_first_in = ktime_get_ns();
+		if (mode == GG_ENTRY_NO_CONTEXT_TRACKING)
+			r->guest_cycles += gg_entry_window_no_ct(cycles);
+		else
+			r->guest_cycles += gg_entry_window(cycles);
+		r->t_last_out = ktime_get_ns();
+		if (mode == GG_ENTRY_TIMING_EXIT_EARLY) {
+			/* The bug: the guest's interrupts come after. */
+			guestgate_timing_exit_irqoff();
+			local_irq_enable();
+		} else {
+			local_irq_enable();
+			local_irq_disable();
+			guestgate_timing_exit_irqoff();
+			local_irq_enable();
+		}
+		preempt_enable();
+		r->entries++;
+		if (signal_pending(current))
+			break;
+		cond_resched();
+	} while (ktime_get_ns() < end);
+	r->t_end = ktime_get_ns();
+}
+
+static int gg_entry_show(struct seq_file *m, void *unused)
+{
+	struct gg_entry_result *r = &gg_entry_last;
+
+	mutex_lock(&gg_entry_lock);
+	if (gg_entry_last_mode >= 0) {
+		seq_printf(m, "mode: %s\n", gg_entry_mode_names[gg_entry_last_mode]);
+		seq_printf(m, "cpu: %u\n", r->cpu);
+		seq_printf(m, "entries: %llu\n", r->entries);
+		seq_printf(m, "guest_cycles: %llu\n", r->guest_cycles);
+		seq_printf(m, "t_start: %llu\n", r->t_start);
+		seq_printf(m, "t_end: %llu\n", r->t_end);
+		seq_printf(m, "t_first_in: %llu\n", r->t_first_in);
+		seq_printf(m, "t_last_out: %llu\n", r->t_last_out);
+	}
+	mutex_unlock(&gg_entry_lock);
+	return 0;
+}
+
+static int gg_entry_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, gg_entry_show, NULL);
+}
+
+static ssize_t gg_entry_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	unsigned int ms, guest_us;
+	struct gg_entry_result r;
+	char buf[64], *arg;
+	int mode;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	arg = strchr(strim(buf), ' ');
+	if (!arg)
+		return -EINVAL;
+	*arg++ = '\0';
+	mode = match_string(gg_entry_mode_names, GG_ENTRY_NR_MODES, buf);
+	if (mode < 0)
+		return mode;
+	if (sscanf(arg, "%u %u", &ms, &guest_us) != 2 || !ms ||
+	    ms > GG_ENTRY_MAX_MS || !guest_us || guest_us > GG_ENTRY_MAX_GUEST_US)
+		return -EINVAL;
+
+	/* Runs unlocked: the RCU test reads sync_rcu meanwhile. */
+	gg_entry_run(mode, ms, guest_us, &r);
+	mutex_lock(&gg_entry_lock);
+	gg_entry_last = r;
+	gg_entry_last_mode = mode;
+	mutex_unlock(&gg_entry_lock);
+	return len;
+}
+
+static const struct file_operations gg_entry_fops = {
+	.owner = THIS_MODULE,
+	.open = gg_entry_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = gg_entry_write,
+};
+
+static int gg_sync_rcu_show(struct seq_file *m, void *unused)
+{
+	u64 t_start = ktime_get_ns();
+
+	synchronize_rcu();
+	seq_printf(m, "cpu: %u\n", raw_smp_processor_id());
+	seq_printf(m, "t_start: %llu\n", t_start);
+	seq_printf(m, "t_end: %llu\n", ktime_get_ns());
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(gg_sync_rcu);
+
+/*
+ * The benchmark. Both round trips are noinstr functions of this file,
+ * called in the same loop: upstream's helpers are inlined into theirs,
+ * guestgate's are four calls into guestgate.ko.
+ */
+#define GG_ENTRY_BENCH_ROUNDS	2000
+#define GG_ENTRY_BENCH_RUNS	7
+
+static bool gg_bench_sink;
+
+static noinstr void gg_bench_round_trip_upstream(void)
+{
+	guest_timing_enter_irqoff();
+	guest_state_enter_irqoff();
+	guest_state_exit_irqoff();
+	guest_timing_exit_irqoff();
+}
+
+static noinstr void gg_bench_round_trip_guestgate(void)
+{
+	guestgate_timing_enter_irqoff();
+	guestgate_state_enter_irqoff();
+	guestgate_state_exit_irqoff();
+	guestgate_timing_exit_irqoff();
+}
+
+/*
+ * Upstream's round trip plus the four reads of the interrupt flag that
+ * guestgate's helpers add (one each): what those reads cost.
+ */
+static noinstr void gg_bench_round_trip_irq_reads(void)
+{
+	bool on = false;
+
+	on |= !raw_irqs_disabled();
+	guest_timing_enter_irqoff();
+	on |= !raw_irqs_disabled();
+	guest_state_enter_irqoff();
+	on |= !raw_irqs_disabled();
+	guest_state_exit_irqoff();
+	on |= !raw_irqs_disabled();
+	guest_timing_exit_irqoff();
+	WRITE_ONCE(gg_bench_sink, on);
+}
+
+static noinline u64 gg_bench_irq_reads(void)
+{
+	u64 t0 = rdtsc_ordered();
+	int i;
+
+	for (i = 0; i < GG_ENTRY_BENCH_ROUNDS; i++)
+		gg_bench_round_trip_irq_reads();
+	return rdtsc_ordered() - t0;
+}
+
+static noinline u64 gg_bench_upstream(void)
+{
+	u64 t0 = rdtsc_ordered();
+	int i;
+
+	for (i = 0; i < GG_ENTRY_BENCH_ROUNDS; i++)
+		gg_bench_round_trip_upstream();
+	return rdtsc_ordered() - t0;
+}
+
+static noinline u64 gg_bench_guestgate(void)
+{
+	u64 t0 = rdtsc_ordered();
+	int i;
+
+	for (i = 0; i < GG_ENTRY_BENCH_ROUNDS; i++)
+		gg_bench_round_trip_guestgate();
+	return rdtsc_ordered() - t0;
+}
+
+static int gg_entry_bench_show(struct seq_file *m, void *unused)
+{
+	u64 up = U64_MAX, gg = U64_MAX, irq = U64_MAX;
+	unsigned long flags;
+	unsigned int cpu;
+	int run;
+
+	/* Alternated, best of each: drift of the host affects both alike. */
+	for (run = 0; run < GG_ENTRY_BENCH_RUNS; run++) {
+		preempt_disable();
+		local_irq_save(flags);
+		cpu = smp_processor_id();
+		up = min(up, gg_bench_upstream());
+		gg = min(gg, gg_bench_guestgate());
+		irq = min(irq, gg_bench_irq_reads());
+		local_irq_restore(flags);
+		preempt_enable();
+		cond_resched();
+	}
+	seq_printf(m, "cpu: %u\n", cpu);
+	seq_printf(m, "rounds: %u\n", GG_ENTRY_BENCH_ROUNDS);
+	/* TSC cycles per round trip, times 1000. */
+	seq_printf(m, "upstream: %llu\n", div_u64(up * 1000, GG_ENTRY_BENCH_ROUNDS));
+	seq_printf(m, "guestgate: %llu\n", div_u64(gg * 1000, GG_ENTRY_BENCH_ROUNDS));
+	seq_printf(m, "upstream_irq_reads: %llu\n", div_u64(irq * 1000, GG_ENTRY_BENCH_ROUNDS));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(gg_entry_bench);
+
+void gg_stress_guest_entry_init(struct dentry *dir)
+{
+	debugfs_create_file("guest_entry", 0600, dir, NULL, &gg_entry_fops);
+	debugfs_create_file("sync_rcu", 0400, dir, NULL, &gg_sync_rcu_fops);
+	debugfs_create_file("guest_entry_bench", 0400, dir, NULL,
+			    &gg_entry_bench_fops);
+}
