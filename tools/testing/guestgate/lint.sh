@@ -8,6 +8,8 @@
 #   - checkpatch.pl --strict on every C file and header
 #   - kernel-doc -Wall on the headers, and kernel-doc present for every
 #     function exported to other modules
+#   - the crate also builds without CONFIG_KUNIT (no code only KUnit uses
+#     left dead)
 #   - compile-fail.sh: misuse of the Rust APIs must not compile
 #   - noinstr-check.py on the built module objects (run 'make modules'
 #     first), and on the canary, whose planted call it must flag
@@ -108,6 +110,27 @@ noinstr_canary()
 	fi
 }
 
+# The crate also builds for a kernel without CONFIG_KUNIT: kbuild's own
+# rustc command for rust/guestgate.o ('make modules' wrote it), with the
+# kernel's cfg list less CONFIG_KUNIT*, into a scratch directory.
+rust_without_kunit()
+{
+	local tmp cmd rc
+
+	cmd=$(sed -n 's/^savedcmd_[^ ]* := //p' rust/.guestgate.o.cmd 2>/dev/null)
+	[ -n "$cmd" ] || { echo "no rust/.guestgate.o.cmd: run 'make modules' first"; return 1; }
+	tmp=$(mktemp -d)
+	grep -v CONFIG_KUNIT "$kdir/include/generated/rustc_cfg" >"$tmp/rustc_cfg"
+	cmd=$(sed -e "s|@./include/generated/rustc_cfg|@$tmp/rustc_cfg|" \
+		-e "s|--emit=dep-info=[^ ]*|--emit=dep-info=$tmp/g.d|" \
+		-e "s|--emit=obj=[^ ]*|--emit=obj=$tmp/g.o|" \
+		-e "s|--out-dir [^ ]*|--out-dir $tmp|" <<<"$cmd")
+	(cd "$kdir" && RUSTC_BOOTSTRAP=1 sh -c "$cmd") 2>&1
+	rc=$?
+	rm -rf "$tmp"
+	return $rc
+}
+
 c_files=$(git ls-files -co --exclude-standard '*.c' '*.h')
 rs_files=$(git ls-files -co --exclude-standard '*.rs')
 
@@ -116,11 +139,12 @@ cf_out=$(bash "$GG_TOOLS_DIR/compile-fail.sh" 2>&1)
 cf_n=$(echo "$cf_out" | grep -c '^\(not \)\?ok ')
 
 echo "TAP version 13"
-echo "1..$((5 + $(echo "$c_files" | wc -w) + $(echo "$NOINSTR_OBJECTS" | grep -c .) + \
+echo "1..$((6 + $(echo "$c_files" | wc -w) + $(echo "$NOINSTR_OBJECTS" | grep -c .) + \
 	(cf_n ? cf_n : 1)))"
 # shellcheck disable=SC2086
 check "rustfmt --check" "$GG_RUSTFMT" --check --config-path .rustfmt.toml $rs_files
 check "clippy" clippy
+check "the crate builds without CONFIG_KUNIT" rust_without_kunit
 # shellcheck disable=SC2086
 check "kernel-doc -Wall include/ rust/shim.h" \
 	"$kdir/scripts/kernel-doc" -none -Wall $(git ls-files -co --exclude-standard 'include/*.h') rust/shim.h
