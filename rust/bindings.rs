@@ -45,6 +45,12 @@ const _: () = {
 
     assert!(size_of::<guestgate_guest_info_callbacks>() == 32);
     assert!(offset_of!(guestgate_guest_info_callbacks, handle_mediated_pmi) == 24);
+
+    assert!(size_of::<guestgate_gpc_stats>() == 40);
+    assert!(size_of::<guestgate_gpc_fields>() == 104);
+    assert!(offset_of!(guestgate_gpc_fields, stats) == 56);
+    assert!(offset_of!(guestgate_gpc_fields, notified) == 99);
+    assert!(size_of::<guestgate_gpc_global_stats>() == 56);
 };
 
 // SAFETY: `guestgate_version` is four `u32` and a `u64` at offset 16 with no

@@ -122,6 +122,94 @@ void guestgate_entry_stats(struct guestgate_entry_stats *stats);
 unsigned long guestgate_entry_warned(void);
 const char *guestgate_entry_misuse_name(unsigned int kind);
 
+/**
+ * struct guestgate_gpc_fields - the state of a pfn cache, kept by pfn_cache.rs
+ * @uhva: user address of the access (offset in the page included)
+ * @gpa: guest physical address, for a cache activated by gpa
+ * @slots: the memslot table of a cache activated by gpa (a reference the
+ *         cache owns), or NULL
+ * @generation: the generation of @slots that resolved @uhva
+ * @pfn: the cached page frame number
+ * @khva: the kernel address of the cached page, or NULL
+ * @notifier_start: start of the page the notifier covers
+ * @stats: counters, accessed atomically
+ * @active: activated and not deactivated
+ * @valid: @pfn and @khva are the page mapped at @uhva
+ * @writable: pages are looked up for writing
+ * @notified: the notifier is inserted, on @notifier_start
+ *
+ * The locking rules are pfn_cache.rs's (struct PfnCache, # Invariants).
+ */
+struct guestgate_gpc_fields {
+	u64 uhva;
+	u64 gpa;
+	const void *slots;
+	u64 generation;
+	u64 pfn;
+	void *khva;
+	u64 notifier_start;
+	struct guestgate_gpc_stats stats;
+	u8 active;
+	u8 valid;
+	u8 writable;
+	u8 notified;
+};
+
+struct page;
+
+/*
+ * pfn_cache_shim.c, for pfn_cache.rs. struct guestgate_gpc begins with its
+ * struct guestgate_gpc_fields.
+ */
+int guestgate_gpc_alloc(struct guestgate_gpc **gpcp);
+/* The notifier must not be inserted. */
+void guestgate_gpc_free(struct guestgate_gpc *gpc);
+bool guestgate_gpc_in_mm(struct guestgate_gpc *gpc);
+void guestgate_gpc_refresh_lock(struct guestgate_gpc *gpc);
+void guestgate_gpc_refresh_unlock(struct guestgate_gpc *gpc);
+unsigned long guestgate_gpc_write_lock(struct guestgate_gpc *gpc);
+void guestgate_gpc_write_unlock(struct guestgate_gpc *gpc, unsigned long flags);
+/* Refresh lock held; current->mm is the cache's mm. */
+int guestgate_gpc_notifier_insert(struct guestgate_gpc *gpc, unsigned long start);
+/* Refresh lock held, write lock not held; sleeps. */
+void guestgate_gpc_notifier_remove(struct guestgate_gpc *gpc);
+/* Notifier inserted; sleeps while an invalidation of its page runs. */
+unsigned long guestgate_gpc_read_begin(struct guestgate_gpc *gpc);
+/* Write lock held. */
+bool guestgate_gpc_read_retry(struct guestgate_gpc *gpc, unsigned long seq);
+/* Faults in and references the page at @uhva of current->mm. */
+int guestgate_gpc_get_page(unsigned long uhva, bool write, struct page **pagep,
+			   u64 *pfn, void **khva);
+void guestgate_gpc_put_page(struct page *page);
+/* debugfs guestgate/pfn_cache, while the device is registered */
+void guestgate_gpc_debugfs_register(void);
+void guestgate_gpc_debugfs_unregister(void);
+
+/**
+ * struct guestgate_gpc_global_stats - counters of every pfn cache, for debugfs
+ * @caches: caches allocated and not destroyed
+ * @activations: successful and failed activations
+ * @refreshes: refreshes that made a cache valid
+ * @refresh_errors: refreshes that failed
+ * @invalidations: notifier calls
+ * @retries: lookups thrown away because of a racing invalidation
+ * @memslot_changes: changes of any memslot table
+ */
+struct guestgate_gpc_global_stats {
+	u64 caches;
+	u64 activations;
+	u64 refreshes;
+	u64 refresh_errors;
+	u64 invalidations;
+	u64 retries;
+	u64 memslot_changes;
+};
+
+/* pfn_cache.rs, for pfn_cache_shim.c */
+/* The notifier's work, write lock held: @gpc is invalid from now on. */
+void guestgate_rs_gpc_invalidate(struct guestgate_gpc_fields *f);
+void guestgate_rs_gpc_global_stats(struct guestgate_gpc_global_stats *stats);
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /* kunit_shim.c, for kunit.rs */
 void guestgate_kunit_check(struct kunit *test, bool ok, const char *file,
@@ -133,6 +221,9 @@ void guestgate_kunit_device_open_release(struct kunit *test);
 void guestgate_kunit_perf_guard(struct kunit *test);
 void guestgate_kunit_perf_busy(struct kunit *test);
 void guestgate_kunit_guest_entry_typestate(struct kunit *test);
+void guestgate_kunit_pfn_cache_memslots(struct kunit *test);
+/* @uhva: a mapped, writable page of current->mm, zero-filled */
+void guestgate_kunit_pfn_cache_guard(struct kunit *test, unsigned long uhva);
 
 /*
  * Fault injection for the tests: while @skip, unregistering skips its RCU
