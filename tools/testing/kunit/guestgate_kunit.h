@@ -11,5 +11,6 @@ extern struct kunit_suite guestgate_info_suite;
 extern struct kunit_suite guestgate_device_suite;
 extern struct kunit_suite guestgate_perf_callbacks_suite;
 extern struct kunit_suite guestgate_guest_entry_suite;
+extern struct kunit_suite guestgate_pfn_cache_suite;
 
 #endif /* _GUESTGATE_KUNIT_H */
