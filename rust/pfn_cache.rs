@@ -498,7 +498,10 @@ impl PfnCache {
             }
         }
         if !fits_in_page(uhva, len) {
-            return fail(EINVAL);
+            // The caller's length is wrong, not the cache: it stays as it
+            // is (a mapping of an older memslot generation fails its check
+            // anyway).
+            return Err(EINVAL);
         }
         let page_start = uhva & PAGE_MASK as u64;
         if !notified || start != page_start {

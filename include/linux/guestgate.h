@@ -811,7 +811,8 @@ unsigned long guestgate_gpc_pfn(struct guestgate_gpc *gpc);
  *
  * Context: Process context in the cache's mm; sleeps.
  * Return: 0 on success; -EINVAL if the cache is inactive or the access
- * crosses a page; -EFAULT as for guestgate_gpc_activate(); -ENOMEM.
+ * crosses a page (the cache is left as it was); otherwise, on failure, the
+ * cache is invalid: -EFAULT as for guestgate_gpc_activate(); -ENOMEM.
  */
 int guestgate_gpc_refresh(struct guestgate_gpc *gpc, unsigned long len);
 

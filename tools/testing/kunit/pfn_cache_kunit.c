@@ -187,7 +187,9 @@ static void guestgate_gpc_length_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestgate_gpc_activate_hva(gpc, uhva + PAGE_SIZE - 4, 4), 0);
 	KUNIT_EXPECT_TRUE(test, gg_check(gpc, 4));
 	KUNIT_EXPECT_FALSE(test, gg_check(gpc, 5));
+	/* A bad length leaves a valid cache valid. */
 	KUNIT_EXPECT_EQ(test, guestgate_gpc_refresh(gpc, 5), -EINVAL);
+	KUNIT_EXPECT_TRUE(test, gg_check(gpc, 4));
 	KUNIT_EXPECT_EQ(test, guestgate_gpc_refresh(gpc, 4), 0);
 	KUNIT_EXPECT_TRUE(test, gg_check(gpc, 4));
 	guestgate_gpc_destroy(gpc);
