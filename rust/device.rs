@@ -8,7 +8,7 @@
 //! [`DeviceFile`], ioctl decodes the UAPI commands, one function per command.
 //! The counters shown by debugfs live here.
 
-use crate::{bindings, info};
+use crate::{bindings, info, pfn_cache_file::PfnFile};
 use core::{
     ffi::c_void,
     mem::size_of,
@@ -18,6 +18,7 @@ use kernel::{
     error::to_result,
     ffi::{c_int, c_long, c_uint, c_ulong},
     prelude::*,
+    sync::Arc,
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -66,15 +67,32 @@ impl Drop for Registration {
 
 /// The state of one open file of `/dev/guestgate`.
 ///
-/// Empty for now: the mechanisms that give userspace objects of their own
-/// (caches, toy vCPUs) keep them here, so that closing the file tears them
-/// down.
-pub(crate) struct DeviceFile;
+/// The mechanisms that give userspace objects of their own keep them here,
+/// so that closing the file tears them down: the pfn caches and their
+/// memslot table ([`PfnFile`]).
+pub(crate) struct DeviceFile {
+    pfn: Arc<PfnFile>,
+}
 
 impl DeviceFile {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            pfn: PfnFile::new()?,
+        })
+    }
+
     fn ioctl(&self, cmd: c_uint, arg: UserPtr) -> Result<c_long> {
+        let pfn = &self.pfn;
         match cmd {
             bindings::cmd::VERSION => Self::ioctl_version(arg),
+            bindings::cmd::PFN_SET_MEMSLOTS => pfn.ioctl_set_memslots(arg),
+            bindings::cmd::PFN_CREATE => pfn.ioctl_create(arg),
+            bindings::cmd::PFN_ACTIVATE => pfn.ioctl_activate(arg),
+            bindings::cmd::PFN_ACCESS => pfn.ioctl_access(arg),
+            bindings::cmd::PFN_REFRESH => pfn.ioctl_refresh(arg),
+            bindings::cmd::PFN_DEACTIVATE => pfn.ioctl_deactivate(arg),
+            bindings::cmd::PFN_DESTROY => pfn.ioctl_destroy(arg),
+            bindings::cmd::PFN_STATS => pfn.ioctl_stats(arg),
             _ => {
                 UNKNOWN_IOCTLS.fetch_add(1, Relaxed);
                 Err(ENOTTY)
@@ -101,14 +119,14 @@ impl DeviceFile {
 /// once.
 #[no_mangle]
 unsafe extern "C" fn guestgate_rs_open(priv_: *mut *mut c_void) -> c_int {
-    match KBox::new(DeviceFile, GFP_KERNEL) {
+    match DeviceFile::new().and_then(|f| Ok(KBox::new(f, GFP_KERNEL)?)) {
         Ok(file) => {
             // SAFETY: `priv_` is valid for writes by the safety requirements.
             unsafe { priv_.write(KBox::into_raw(file).cast()) };
             OPENS.fetch_add(1, Relaxed);
             0
         }
-        Err(e) => Error::from(e).to_errno(),
+        Err(e) => e.to_errno(),
     }
 }
 
@@ -188,7 +206,10 @@ mod kunit_cases {
     unsafe extern "C" fn guestgate_kunit_device_ioctl(test: *mut Kunit) {
         // SAFETY: By the safety requirements.
         let test = unsafe { Test::new(test) };
-        let file = DeviceFile;
+        let Ok(file) = DeviceFile::new() else {
+            kunit_expect!(test, false);
+            return;
+        };
 
         let unknown = UNKNOWN_IOCTLS.load(Relaxed);
         kunit_expect!(test, file.ioctl(0, 0) == Err(ENOTTY));

@@ -47,6 +47,14 @@ struct guestgate_device_stats {
  */
 enum guestgate_ioctl_cmd {
 	GUESTGATE_CMD_VERSION = GUESTGATE_IOCTL_VERSION,
+	GUESTGATE_CMD_PFN_SET_MEMSLOTS = GUESTGATE_IOCTL_PFN_SET_MEMSLOTS,
+	GUESTGATE_CMD_PFN_CREATE = GUESTGATE_IOCTL_PFN_CREATE,
+	GUESTGATE_CMD_PFN_ACTIVATE = GUESTGATE_IOCTL_PFN_ACTIVATE,
+	GUESTGATE_CMD_PFN_ACCESS = GUESTGATE_IOCTL_PFN_ACCESS,
+	GUESTGATE_CMD_PFN_REFRESH = GUESTGATE_IOCTL_PFN_REFRESH,
+	GUESTGATE_CMD_PFN_DEACTIVATE = GUESTGATE_IOCTL_PFN_DEACTIVATE,
+	GUESTGATE_CMD_PFN_DESTROY = GUESTGATE_IOCTL_PFN_DESTROY,
+	GUESTGATE_CMD_PFN_STATS = GUESTGATE_IOCTL_PFN_STATS,
 };
 
 /* device.rs, for device_shim.c */
@@ -204,6 +212,15 @@ struct guestgate_gpc_global_stats {
 	u64 retries;
 	u64 memslot_changes;
 };
+
+/*
+ * pfn_cache_file_shim.c, for pfn_cache_file.rs: runs @fn(@data) once in
+ * another context and returns when it has returned. In a new kthread that
+ * uses the caller's mm (kthread_use_mm()), or in a hardirq hrtimer callback.
+ * Return: 0, or -ENOMEM, -EINTR if the kthread could not be started.
+ */
+int guestgate_pfn_run_kthread(void (*fn)(void *data), void *data);
+void guestgate_pfn_run_hrtimer(void (*fn)(void *data), void *data);
 
 /* pfn_cache.rs, for pfn_cache_shim.c */
 /* The notifier's work, write lock held: @gpc is invalid from now on. */
