@@ -357,6 +357,45 @@ TEST_F(pfn, fork_cow)
 	close(done[1]);
 }
 
+/*
+ * A process that inherited the file but not the mm: neither its task nor
+ * its kthread (which uses its mm) may refresh; the owner still can.
+ */
+TEST_F(pfn, foreign_mm_cannot_refresh)
+{
+	int status, h;
+	uint32_t val;
+	pid_t pid;
+
+	store32(self->mem, 0x0f0f0f0f);
+	h = gpc_create(self->fd, (uintptr_t)self->mem, 4, 0);
+	ASSERT_LT(0, h);
+	ASSERT_EQ(0, madvise(self->mem, PAGE, MADV_DONTNEED));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_TASK, 0, 0,
+			       &val) != -EFAULT)
+			_exit(1);
+		if (gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD, 0, 0,
+			       &val) != -EFAULT)
+			_exit(2);
+		if (gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD,
+			       GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val) != -EAGAIN)
+			_exit(3);
+		if (gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, h) != -EFAULT)
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("child status %#x", status);
+	val = 1;
+	ASSERT_EQ(0, gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD, 0, 0,
+				&val));
+	EXPECT_EQ(0U, val);
+}
+
 /* mremap: the old address is gone; activated at the new one, same data. */
 TEST_F(pfn, mremap_moves)
 {
