@@ -53,7 +53,7 @@ use core::{
     mem::ManuallyDrop,
     ptr::{self, NonNull},
     sync::atomic::{
-        AtomicU64,
+        AtomicBool, AtomicU64,
         Ordering::{Acquire, Relaxed, Release},
     },
 };
@@ -76,6 +76,8 @@ static REFRESH_ERRORS: AtomicU64 = AtomicU64::new(0);
 static INVALIDATIONS: AtomicU64 = AtomicU64::new(0);
 static RETRIES: AtomicU64 = AtomicU64::new(0);
 static MEMSLOT_CHANGES: AtomicU64 = AtomicU64::new(0);
+/// Fault injection for the tests, see [`guestgate_rs_gpc_break_refresh`].
+static BREAK_REFRESH: AtomicBool = AtomicBool::new(false);
 
 /// Whether `[addr, addr + len)` stays within the page of `addr`.
 fn fits_in_page(addr: u64, len: usize) -> bool {
@@ -531,8 +533,14 @@ impl PfnCache {
             }
             // Put after the write lock is dropped (declared before it).
             let _page = PageRef(page);
+            let broken = BREAK_REFRESH.load(Relaxed);
+            if broken {
+                // SAFETY: FFI call; process context, no lock but the
+                // refresh mutex held.
+                unsafe { bindings::guestgate_gpc_break_delay() };
+            }
             let w = self.lock_write();
-            if w.retry(seq) {
+            if !broken && w.retry(seq) {
                 // An invalidation of this page ran since `seq`: the page
                 // looked up may be gone. Nothing of it is kept.
                 self.count(Stat::Retries);
@@ -1111,7 +1119,17 @@ mod c_api {
     );
 }
 
+/// While `broken`, refresh publishes what it looked up without checking
+/// the notifier's sequence, after a sleep that lets invalidations run in
+/// between: the race stress shows that the stale writes this allows are
+/// seen. Test only (`guestgate_stress.ko`), exported with `CONFIG_KUNIT`.
+#[no_mangle]
+extern "C" fn guestgate_rs_gpc_break_refresh(broken: bool) {
+    BREAK_REFRESH.store(broken, Relaxed);
+}
+
 bindings::c_prototype!(guestgate_rs_gpc_invalidate: unsafe extern "C" fn(*mut Fields));
+bindings::c_prototype!(guestgate_rs_gpc_break_refresh: unsafe extern "C" fn(bool));
 bindings::c_prototype!(
     guestgate_rs_gpc_global_stats: unsafe extern "C" fn(*mut bindings::guestgate_gpc_global_stats)
 );

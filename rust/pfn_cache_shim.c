@@ -14,6 +14,7 @@
  */
 #include <linux/build_bug.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
@@ -180,6 +181,11 @@ void guestgate_gpc_put_page(struct page *page)
 	put_page(page);
 }
 
+void guestgate_gpc_break_delay(void)
+{
+	usleep_range(1000, 2000);
+}
+
 /* The C API for the read side: the lock is C's, the check is Rust's. */
 
 void guestgate_gpc_read_lock(struct guestgate_gpc *gpc)
@@ -279,3 +285,5 @@ void guestgate_gpc_debugfs_unregister(void)
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_pfn_cache_memslots);
 /* guestgate_kunit_pfn_cache_guard(): a Rust KUnit case in pfn_cache.rs */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_pfn_cache_guard);
+/* guestgate_rs_gpc_break_refresh(): fault injection for the tests */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_rs_gpc_break_refresh);

@@ -189,6 +189,14 @@ bool guestgate_gpc_read_retry(struct guestgate_gpc *gpc, unsigned long seq);
 int guestgate_gpc_get_page(unsigned long uhva, bool write, struct page **pagep,
 			   u64 *pfn, void **khva);
 void guestgate_gpc_put_page(struct page *page);
+/* Sleeps about a millisecond: the window of the broken refresh. */
+void guestgate_gpc_break_delay(void);
+/*
+ * Fault injection for the tests: while @broken, refresh skips its sequence
+ * check and sleeps before publishing (the stale writes that the check
+ * prevents must be seen). Exported only with CONFIG_KUNIT.
+ */
+void guestgate_rs_gpc_break_refresh(bool broken);
 /* debugfs guestgate/pfn_cache, while the device is registered */
 void guestgate_gpc_debugfs_register(void);
 void guestgate_gpc_debugfs_unregister(void);
