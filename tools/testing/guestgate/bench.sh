@@ -70,8 +70,54 @@ guest_entry()
 		"guestgate $(hot_insns "$st" gg_bench_round_trip_guestgate) insns"
 }
 
+# The pfn cache: cycles per access and ratios, same run.
+pfn_cache()
+{
+	local st=$GG_TOP/guestgate_stress.ko gg=$GG_TOP/guestgate.ko
+
+	echo "pfn cache (guestgate_stress/pfn_cache_bench), TSC cycles, same run:"
+	awk -F': ' '
+		{ v[$1] = $2 }
+		END {
+			c = v["cache_write"]; if (c == 0) c = 1
+			printf "  4-byte write: cache (read lock, check, write, unlock) %d,", c
+			printf " gup_fast+kmap+put_page %d, put_user %d\n", v["gup_write"], v["put_user"]
+			r = v["gup_write"] / c
+			printf "    gup / cache %.1fx (>= 10x %s), put_user / cache %.2fx\n",
+				r, (r >= 10 ? "ok" : "MISSED"), v["put_user"] / c
+			k = v["check_write"]; if (k == 0) k = 1
+			printf "  of which check + write under one read lock per batch %d:", k
+			printf " read lock + unlock %d (lockdep in this kernel); gup / check+write %.1fx\n",
+				c - k, v["gup_write"] / k
+			printf "  refresh: %d quiet, %d while another thread storms MADV_DONTNEED on an\n",
+				v["refresh"], v["refresh_storm"]
+			printf "    unrelated range (%d storms): ratio %.2f; cache retries %d -> %d (%s)\n",
+				v["storm_zaps"], v["refresh_storm"] / v["refresh"],
+				v["retries"], v["retries_storm"],
+				(v["retries"] == v["retries_storm"] ? "none added" : "RETRIED")
+			printf "  MADV_DONTNEED of one page (median of 301): cached %d, uncached %d,",
+				v["zap_cached"], v["zap_uncached"]
+			printf " cost of the notifier %+d (%.2fx)\n", v["zap_cached"] - v["zap_uncached"],
+				v["zap_cached"] / v["zap_uncached"]
+			printf "  cache invalidations: %d, then %d after the 301 cached zaps and the storm:",
+				v["invalidations"], v["invalidations_storm"]
+			printf " %d from the storm\n", v["invalidations_storm"] - v["invalidations"] - 301
+			printf "  bench exit status %s (0: no retry under the storm)\n", v["rc"]
+		}' "$R/bench_pfn_cache.txt"
+	echo "The fast path in the built objects (C API calls of the benchmark loop's"
+	echo "callee functions, each a call from a C user):"
+	count "$gg" guestgate_gpc_read_lock
+	count "$gg" guestgate_gpc_check
+	count "$gg" guestgate_gpc_khva
+	count "$gg" guestgate_gpc_read_unlock
+	echo "  fall-through path: check $(hot_insns "$gg" guestgate_gpc_check) insns," \
+		"khva $(hot_insns "$gg" guestgate_gpc_khva) insns"
+}
+
 {
 	cat "$R/bench.txt"
+	echo
+	pfn_cache
 	echo
 	guest_entry
 	echo

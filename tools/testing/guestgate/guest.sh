@@ -104,6 +104,9 @@ bench)
 	for cpu in 0 1; do
 		taskset -c $cpu cat $DBG/guestgate_stress/guest_entry_bench
 	done >"$R/bench_guest_entry.txt" 2>&1
+	# The pfn cache: fast path and baselines, zaps, refresh under a storm.
+	"$SELFTESTS/pfn_cache_bench" >"$R/bench_pfn_cache.txt" 2>&1
+	echo "rc: $?" >>"$R/bench_pfn_cache.txt"
 	;;
 demo)
 	{

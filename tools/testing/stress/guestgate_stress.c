@@ -9,7 +9,8 @@
  * reads the counters of the last run back from the same file. Reading
  * guestgate_stress/perf_bench runs the benchmark of Rust callers. The guest
  * entry files (guest_entry, sync_rcu, guest_entry_bench) are described in
- * guest_entry_stress.c.
+ * guest_entry_stress.c, the pfn cache files (pfn_cache, pfn_cache_bench) in
+ * pfn_cache_stress.c.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -132,6 +133,7 @@ static int __init gg_stress_init(void)
 	debugfs_create_file("perf_bench", 0400, gg_stress_dir, NULL,
 			    &gg_stress_perf_bench_fops);
 	gg_stress_guest_entry_init(gg_stress_dir);
+	gg_stress_pfn_cache_init(gg_stress_dir);
 	return 0;
 }
 module_init(gg_stress_init);

@@ -60,4 +60,7 @@ struct dentry;
 /* guest_entry_stress.c: creates its debugfs files in @dir. */
 void gg_stress_guest_entry_init(struct dentry *dir);
 
+/* pfn_cache_stress.c: creates its debugfs files in @dir. */
+void gg_stress_pfn_cache_init(struct dentry *dir);
+
 #endif /* _GUESTGATE_STRESS_H */

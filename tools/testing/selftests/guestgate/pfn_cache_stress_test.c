@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestgate: race stress of the pfn cache on a real mapping.
+ *
+ * guestgate_stress.ko (guestgate_stress/pfn_cache, see
+ * tools/testing/stress/pfn_cache_stress.c) writes through a cache of one
+ * page of this test from an hrtimer and from a kthread in this mm, while
+ * the threads here zap and remap that page: MADV_DONTNEED, munmap + mmap
+ * MAP_FIXED at the same address, mprotect() flips. Before each zap the
+ * page is pinned by the module ("pin"), after the zap returned it is
+ * recorded ("zapped"); the module then checks that no write landed in it
+ * afterwards. The zaps are serialized among the threads, so that "the zap
+ * returned" means that every invalidation of the page before it completed.
+ * While the page is read-only, the flipping thread checks on the mapping
+ * itself that the kernel's slots do not change.
+ *
+ * The correct cache must show no violation; the broken refresh
+ * (guestgate_rs_gpc_break_refresh(): no sequence check) must show some.
+ *
+ * Needs guestgate.ko and guestgate_stress.ko loaded, debugfs and root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "debugfs_counter.h"
+
+#include "kselftest_harness.h"
+
+#define STRESS_FILE	"/sys/kernel/debug/guestgate_stress/pfn_cache"
+#define STRESS_SECONDS	10
+#define BROKEN_SECONDS	5
+#define PAGE		4096
+
+/* The module's slots at the start of the page: timer, kthread. */
+#define NR_SLOTS	2
+
+enum op { OP_MADVISE, OP_REMAP, OP_MPROTECT, NR_OPS };
+
+struct stress {
+	int fd;
+	uint64_t *page;
+	pthread_mutex_t zap_lock;
+	int stop;
+	long long ops[NR_OPS];
+	long long failures;
+	long long ro_checks;
+	long long ro_violations;
+};
+
+struct worker {
+	struct stress *s;
+	enum op op;
+};
+
+static int command(struct stress *s, const char *cmd)
+{
+	return write(s->fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) ? 0 : -errno;
+}
+
+/* One zap of the page, pinned before and recorded after. */
+static int zap(struct stress *s, enum op op)
+{
+	int ret;
+
+	ret = command(s, "pin");
+	if (ret)
+		return ret;
+	if (op == OP_MADVISE) {
+		ret = madvise(s->page, PAGE, MADV_DONTNEED);
+	} else {
+		ret = munmap(s->page, PAGE);
+		if (!ret && mmap(s->page, PAGE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				 -1, 0) != s->page)
+			ret = -1;
+	}
+	if (ret)
+		return -errno;
+	return command(s, "zapped");
+}
+
+/* While the page is read-only, the kernel must not write into it. */
+static int flip(struct stress *s)
+{
+	uint64_t before[NR_SLOTS], after[NR_SLOTS];
+	int i;
+
+	if (mprotect(s->page, PAGE, PROT_READ))
+		return -errno;
+	for (i = 0; i < NR_SLOTS; i++)
+		before[i] = __atomic_load_n(&s->page[i], __ATOMIC_RELAXED);
+	usleep(500);
+	for (i = 0; i < NR_SLOTS; i++)
+		after[i] = __atomic_load_n(&s->page[i], __ATOMIC_RELAXED);
+	s->ro_checks++;
+	if (memcmp(before, after, sizeof(before)))
+		s->ro_violations++;
+	if (mprotect(s->page, PAGE, PROT_READ | PROT_WRITE))
+		return -errno;
+	return 0;
+}
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	struct stress *s = w->s;
+	int ret;
+
+	while (!__atomic_load_n(&s->stop, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&s->zap_lock);
+		ret = w->op == OP_MPROTECT ? flip(s) : zap(s, w->op);
+		if (ret)
+			s->failures++;
+		else
+			s->ops[w->op]++;
+		/* The user's own write, beside the kernel's slots. */
+		s->page[NR_SLOTS] = s->ops[w->op];
+		pthread_mutex_unlock(&s->zap_lock);
+		usleep(200 + 100 * w->op);
+	}
+	return NULL;
+}
+
+struct result {
+	long long writes_timer, writes_kthread, invalid_timer, busy_timer;
+	long long kthread_refreshes, refresh_errors, zaps, checked, violations;
+	long long invalidations, retries, msecs;
+};
+
+static void run(struct __test_metadata *_metadata, int broken,
+		int seconds, struct stress *s, struct result *r)
+{
+	struct worker w[NR_OPS];
+	pthread_t th[NR_OPS];
+	char cmd[64];
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->zap_lock, NULL);
+	s->fd = open(STRESS_FILE, O_RDWR);
+	if (s->fd < 0)
+		SKIP(return, "no %s (guestgate_stress.ko)", STRESS_FILE);
+	s->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, s->page);
+	s->page[0] = 0;
+	snprintf(cmd, sizeof(cmd), "start %lx %d", (unsigned long)s->page,
+		 broken);
+	ASSERT_EQ(0, command(s, cmd));
+	for (i = 0; i < NR_OPS; i++) {
+		w[i].s = s;
+		w[i].op = i;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_fn, &w[i]));
+	}
+	sleep(seconds);
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < NR_OPS; i++)
+		pthread_join(th[i], NULL);
+	ASSERT_EQ(0, command(s, "stop"));
+	close(s->fd);
+	munmap(s->page, PAGE);
+
+	ASSERT_EQ(0, debugfs_counter(STRESS_FILE, "ret"));
+	r->msecs = debugfs_counter(STRESS_FILE, "msecs");
+	r->writes_timer = debugfs_counter(STRESS_FILE, "writes_timer");
+	r->writes_kthread = debugfs_counter(STRESS_FILE, "writes_kthread");
+	r->invalid_timer = debugfs_counter(STRESS_FILE, "invalid_timer");
+	r->busy_timer = debugfs_counter(STRESS_FILE, "busy_timer");
+	r->kthread_refreshes = debugfs_counter(STRESS_FILE, "kthread_refreshes");
+	r->refresh_errors = debugfs_counter(STRESS_FILE, "refresh_errors");
+	r->zaps = debugfs_counter(STRESS_FILE, "zaps");
+	r->checked = debugfs_counter(STRESS_FILE, "checked");
+	r->violations = debugfs_counter(STRESS_FILE, "violations");
+	r->invalidations = debugfs_counter(STRESS_FILE, "invalidations");
+	r->retries = debugfs_counter(STRESS_FILE, "retries");
+	ksft_print_msg("%s refresh, %lld ms\n", broken ? "broken" : "correct",
+		       r->msecs);
+	ksft_print_msg("writes: timer %lld, kthread %lld\n", r->writes_timer,
+		       r->writes_kthread);
+	ksft_print_msg("timer: skipped invalid %lld, trylock busy %lld\n",
+		       r->invalid_timer, r->busy_timer);
+	ksft_print_msg("kthread refreshes: %lld, failed %lld\n",
+		       r->kthread_refreshes, r->refresh_errors);
+	ksft_print_msg("zaps: madvise %lld, remap %lld; pinned %lld, checked %lld\n",
+		       s->ops[OP_MADVISE], s->ops[OP_REMAP], r->zaps, r->checked);
+	ksft_print_msg("mprotect flips: %lld, read-only checks %lld\n",
+		       s->ops[OP_MPROTECT], s->ro_checks);
+	ksft_print_msg("cache: invalidations %lld, retries %lld\n",
+		       r->invalidations, r->retries);
+	ksft_print_msg("violations: %lld after a zap, %lld while read-only\n",
+		       r->violations, s->ro_violations);
+	ksft_print_msg("failed user operations: %lld\n", s->failures);
+	EXPECT_EQ(0LL, s->failures);
+	EXPECT_GT(r->writes_timer, 0);
+	EXPECT_GT(r->writes_kthread, 0);
+	EXPECT_GT(r->zaps, 0);
+	EXPECT_EQ(r->zaps, r->checked);
+	EXPECT_GT(s->ops[OP_MPROTECT], 0LL);
+	EXPECT_GE(r->invalidations, r->zaps);
+}
+
+/*
+ * The correct cache: no write after the zap of its page, none while it is
+ * read-only, for STRESS_SECONDS.
+ */
+TEST(race_stress)
+{
+	struct stress s;
+	struct result r;
+
+	run(_metadata, 0, STRESS_SECONDS, &s, &r);
+	EXPECT_GE(r.msecs, STRESS_SECONDS * 1000);
+	EXPECT_EQ(0, r.violations);
+	EXPECT_EQ(0LL, s.ro_violations);
+}
+
+/* The broken refresh publishes zapped pages: the same checks see it. */
+TEST(broken_refresh_is_caught)
+{
+	struct stress s;
+	struct result r;
+
+	run(_metadata, 1, BROKEN_SECONDS, &s, &r);
+	EXPECT_GT(r.violations + s.ro_violations, 0LL);
+}
+
+TEST_HARNESS_MAIN
