@@ -28,8 +28,8 @@ use kernel::prelude::*;
 
 mod bindings;
 mod device;
-// The Rust APIs of these two serve Rust callers in the crate; without
-// KUnit, whose cases call them, nothing does yet.
+// The Rust APIs of these serve Rust callers in the crate; without KUnit,
+// whose cases call them, nothing calls some of their items yet.
 #[cfg_attr(not(CONFIG_KUNIT), allow(dead_code))]
 mod guest_entry;
 mod info;
@@ -37,6 +37,7 @@ mod info;
 mod kunit;
 #[cfg_attr(not(CONFIG_KUNIT), allow(dead_code))]
 mod perf_callbacks;
+#[cfg_attr(not(CONFIG_KUNIT), allow(dead_code))]
 mod pfn_cache;
 mod pfn_cache_file;
 
