@@ -15,13 +15,16 @@
  *    quiescent state while the guest runs.
  * Reading gives the last run's result, "name: value" lines.
  *
- * guestgate_stress/sync_rcu: reading times one synchronize_rcu().
+ * guestgate_stress/sync_rcu: reading waits until another CPU has guest
+ * timing entered (guestgate's per-CPU state; -ETIMEDOUT after 5 s), 100 ms
+ * more, then times one synchronize_rcu() on the reader's CPU.
  *
  * guestgate_stress/guest_entry_bench: reading times full round trips
  * (timing enter, state enter, state exit, timing exit) on the reader's CPU,
  * guestgate's helpers against <linux/kvm_host.h>'s inline ones.
  */
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/guestgate.h>
 #include <linux/instrumentation.h>
@@ -217,12 +220,40 @@ static const struct file_operations gg_entry_fops = {
 	.write = gg_entry_write,
 };
 
+#define GG_SYNC_RCU_WAIT_MS	5000
+#define GG_SYNC_RCU_DELAY_MS	100
+
+/* Another CPU than the caller's in guest timing (or in the guest), or -1. */
+static int gg_other_cpu_in_guest(void)
+{
+	int cpu, self = raw_smp_processor_id();
+
+	for_each_online_cpu(cpu)
+		if (cpu != self &&
+		    READ_ONCE(per_cpu(guestgate_entry_cpu, cpu).state) != GUESTGATE_ENTRY_IDLE)
+			return cpu;
+	return -1;
+}
+
 static int gg_sync_rcu_show(struct seq_file *m, void *unused)
 {
-	u64 t_start = ktime_get_ns();
+	u64 t_wait = ktime_get_ns(), t_start;
+	int guest_cpu;
 
+	/* Wait with a deadline in time, not in polls: msleep() oversleeps. */
+	while ((guest_cpu = gg_other_cpu_in_guest()) < 0) {
+		if (ktime_get_ns() - t_wait > GG_SYNC_RCU_WAIT_MS * NSEC_PER_MSEC)
+			return -ETIMEDOUT;
+		if (signal_pending(current))
+			return -EINTR;
+		usleep_range(1000, 2000);
+	}
+	msleep(GG_SYNC_RCU_DELAY_MS);
+	t_start = ktime_get_ns();
 	synchronize_rcu();
 	seq_printf(m, "cpu: %u\n", raw_smp_processor_id());
+	seq_printf(m, "guest_cpu: %d\n", guest_cpu);
+	seq_printf(m, "waited_ms: %llu\n", div_u64(t_start - t_wait, NSEC_PER_MSEC));
 	seq_printf(m, "t_start: %llu\n", t_start);
 	seq_printf(m, "t_end: %llu\n", ktime_get_ns());
 	return 0;

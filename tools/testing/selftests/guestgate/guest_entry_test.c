@@ -51,8 +51,6 @@
 #define GUEST_US	500
 /* The RCU runs: one guest entry of 500 ms, far below the stall timeout. */
 #define RCU_GUEST_US	500000
-/* synchronize_rcu() starts this long after the guest was entered. */
-#define RCU_DELAY_MS	100
 
 /* What a run reports, from the sample's ioctl or the stress module. */
 struct run {
@@ -102,11 +100,16 @@ static long long task_guest_ticks(void)
 	return v;
 }
 
-/* The guest column of CPU @cpu's line of /proc/stat, in clock ticks. */
-static long long cpu_guest_ticks(int cpu)
+/*
+ * CPU @cpu's line of /proc/stat, in clock ticks: the guest column in
+ * *@guest, and in *@total every tick the CPU accounted (user, nice, system,
+ * idle, iowait, irq, softirq, steal; guest is part of user). Returns 0 or -1.
+ */
+static int cpu_ticks(int cpu, long long *guest, long long *total)
 {
-	long long v[9], ret = -1;
 	char line[512], name[16];
+	long long v[9];
+	int i, ret = -1;
 	FILE *f;
 
 	f = fopen("/proc/stat", "r");
@@ -118,8 +121,12 @@ static long long cpu_guest_ticks(int cpu)
 			continue;
 		if (sscanf(line + strlen(name), "%lld %lld %lld %lld %lld %lld %lld %lld %lld",
 			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
-			   &v[8]) == 9)
-			ret = v[8];
+			   &v[8]) == 9) {
+			*guest = v[8];
+			for (*total = 0, i = 0; i < 8; i++)
+				*total += v[i];
+			ret = 0;
+		}
 		break;
 	}
 	fclose(f);
@@ -179,49 +186,56 @@ static int run_loop(const char *variant, unsigned int ms, unsigned int guest_us,
 	return 0;
 }
 
-/* Guest time the run of @variant on @cpu added, in percent of the run. */
+/*
+ * Guest time the run of @variant on @cpu added, in clock ticks: to the task
+ * and to the CPU; the ticks the CPU accounted meanwhile, and the run's wall
+ * time in ticks.
+ */
 struct guest_time {
-	long long task, cpu, run_ticks;
+	long long task, cpu, cpu_total, run_ticks;
 	struct run run;
 };
 
 static int measure_guest_time(int cpu, const char *variant, struct guest_time *g)
 {
-	long long task0, cpu0, hz = sysconf(_SC_CLK_TCK);
+	long long task0, cpu0, total0, hz = sysconf(_SC_CLK_TCK);
 	int ret;
 
 	if (pin(cpu))
 		return -errno;
 	task0 = task_guest_ticks();
-	cpu0 = cpu_guest_ticks(cpu);
+	if (task0 < 0 || cpu_ticks(cpu, &cpu0, &total0))
+		return -EINVAL;
 	ret = run_loop(variant, RUN_MS, GUEST_US, &g->run);
 	if (ret)
 		return ret;
-	g->task = task_guest_ticks() - task0;
-	g->cpu = cpu_guest_ticks(cpu) - cpu0;
+	g->task = task_guest_ticks();
+	if (g->task < 0 || cpu_ticks(cpu, &g->cpu, &g->cpu_total))
+		return -EINVAL;
+	g->task -= task0;
+	g->cpu -= cpu0;
+	g->cpu_total -= total0;
 	g->run_ticks = (long long)(g->run.t_end - g->run.t_start) * hz / 1000000000LL;
-	return task0 < 0 || cpu0 < 0 ? -EINVAL : 0;
+	return 0;
 }
 
 static void log_guest_time(struct __test_metadata *_metadata, const char *what,
 			   int cpu, struct guest_time *g)
 {
-	TH_LOG("%s, CPU %d: %llu entries in %lld ticks; guest time: task %lld, cpu%d %lld ticks",
+	TH_LOG("%s, CPU %d: %llu entries in %lld ticks, %lld accounted",
 	       what, cpu, (unsigned long long)g->run.entries, g->run_ticks,
-	       g->task, cpu, g->cpu);
+	       g->cpu_total);
+	TH_LOG("guest time: task %lld, cpu%d %lld ticks", g->task, cpu, g->cpu);
 }
 
 /*
- * The bound asserted: at least half of the run is guest time, and no more
- * than the run plus two ticks of rounding. The toy spends about 80 % of
- * each iteration in the guest under TCG; the rest is the loop's own work
- * with guest timing still entered, so most of it counts too.
- */
-/*
  * The accounting runs, one per CPU and loop. The bound asserted for "most":
- * at least half of the run is guest time, and no more than the run plus two
- * ticks of rounding (the toy spends most of each iteration in the guest, and
- * its own work around it is under guest timing too). "None": at most 5 %.
+ * at least half of the ticks the CPU accounted during the run are guest
+ * time, and no more than the run plus two ticks of rounding (the toy spends
+ * most of each iteration in the guest, and its own work around it is under
+ * guest timing too). "None": at most 5 %. The share is of the ticks the CPU
+ * accounted, not of the wall time: on a loaded host the VM's timer
+ * interrupts come late and some ticks are never accounted at all.
  */
 FIXTURE(guest_time) {
 	struct guest_time g;
@@ -266,14 +280,16 @@ TEST_F(guest_time, task_and_cpu)
 	ASSERT_EQ(0, measure_guest_time(variant->cpu, variant->variant, g));
 	log_guest_time(_metadata, variant->variant ?: "toy vCPU", variant->cpu, g);
 	EXPECT_EQ((unsigned int)variant->cpu, g->run.cpu);
+	/* A tenth of the run at least: the share below means something. */
+	ASSERT_GE(g->cpu_total * 10, g->run_ticks);
 	if (variant->most_is_guest) {
-		EXPECT_GE(g->task * 2, g->run_ticks);
+		EXPECT_GE(g->task * 2, g->cpu_total);
 		EXPECT_LE(g->task, g->run_ticks + 2);
-		EXPECT_GE(g->cpu * 2, g->run_ticks);
+		EXPECT_GE(g->cpu * 2, g->cpu_total);
 		EXPECT_LE(g->cpu, g->run_ticks + 2);
 	} else {
-		EXPECT_LE(g->task * 20, g->run_ticks);
-		EXPECT_LE(g->cpu * 20, g->run_ticks);
+		EXPECT_LE(g->task * 20, g->cpu_total);
+		EXPECT_LE(g->cpu * 20, g->cpu_total);
 	}
 }
 
@@ -297,7 +313,8 @@ static void *rcu_guest_thread(void *arg)
 }
 
 /*
- * synchronize_rcu() on CPU 0 while CPU 1 is in the guest; its times.
+ * synchronize_rcu() on CPU 0 while CPU 1 is in the guest; its times. The
+ * stress module starts it 100 ms after it saw CPU 1 enter guest timing.
  *
  * While the guest runs, this thread must not change the address space it
  * shares with the guest's thread: a TLB shootdown would wait for CPU 1,
@@ -326,14 +343,17 @@ static int rcu_while_in_guest(const char *variant, struct rcu_guest *g,
 	}
 	while (!__atomic_load_n(&g->started, __ATOMIC_ACQUIRE))
 		usleep(1000);
-	usleep(RCU_DELAY_MS * 1000);
 	n = read(fd, buf, sizeof(buf) - 1);
+	ret = n < 0 ? -errno : 0;
 	pthread_join(thread, NULL);
 	close(fd);
-	if (n <= 0)
+	if (ret)
+		return ret;
+	if (n == 0)
 		return -EIO;
 	buf[n] = '\0';
-	if (sscanf(buf, "cpu: %*u t_start: %llu t_end: %llu", &start, &end) != 2)
+	if (sscanf(buf, "cpu: %*u guest_cpu: %*d waited_ms: %*u t_start: %llu t_end: %llu",
+		   &start, &end) != 2)
 		return -EIO;
 	*t_start = start;
 	*t_end = end;
