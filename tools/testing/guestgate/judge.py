@@ -177,9 +177,13 @@ def misuse_rules(shim=ENTRY_SHIM, header=ENTRY_H):
     return rules
 
 
-def expected_kselftests():
-    with open(os.path.join(TOP, "tools", "testing", "selftests", "guestgate", "Makefile")) as f:
-        m = re.search(r"^TEST_GEN_PROGS\s*:?=\s*(.*)$", f.read(), re.M)
+def expected_kselftests(makefile=None):
+    """The kselftests the Makefile's TEST_GEN_PROGS names (continued lines joined)."""
+    if makefile is None:
+        makefile = os.path.join(TOP, "tools", "testing", "selftests", "guestgate", "Makefile")
+    with open(makefile) as f:
+        text = re.sub(r"\\\n", " ", f.read())
+    m = re.search(r"^TEST_GEN_PROGS\s*:?=\s*(.*)$", text, re.M)
     return m.group(1).split() if m else []
 
 
@@ -495,6 +499,13 @@ def self_test(kdir):
         os.makedirs(os.path.join(t, "e", "kselftest"))
         expect("a KUnit suite that never reported fails", judge_kunit(os.path.join(t, "e"), kdir), True)
         expect("a kselftest that never ran fails", judge_kselftests(os.path.join(t, "e")), True)
+
+        write("m/Makefile", "TEST_GEN_PROGS := a_test b_test \\\n\t\t  c_test\nX := d\n")
+        names = expected_kselftests(os.path.join(t, "m", "Makefile"))
+        cont = Suite("t")
+        cont.add("PASS" if names == ["a_test", "b_test", "c_test"] else "FAIL", "cont",
+                 "TEST_GEN_PROGS read as %s" % names)
+        expect("a continued TEST_GEN_PROGS line gives every kselftest", cont, False)
     return suite
 
 
