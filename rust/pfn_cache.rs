@@ -192,11 +192,10 @@ impl Memslots {
     }
 }
 
-/// The counters of a cache (`struct guestgate_gpc_stats`).
+/// The counters of a cache kept in its fields (`struct guestgate_gpc_stats`;
+/// hits and misses are per CPU, in the C half).
 #[derive(Clone, Copy)]
 enum Stat {
-    Hits,
-    Misses,
     Refreshes,
     Invalidations,
     Retries,
@@ -351,8 +350,6 @@ impl PfnCache {
         // `u64`s accessed only atomically (type invariant).
         unsafe {
             AtomicU64::from_ptr(match which {
-                Stat::Hits => ptr::addr_of_mut!((*f).stats.hits),
-                Stat::Misses => ptr::addr_of_mut!((*f).stats.misses),
                 Stat::Refreshes => ptr::addr_of_mut!((*f).stats.refreshes),
                 Stat::Invalidations => ptr::addr_of_mut!((*f).stats.invalidations),
                 Stat::Retries => ptr::addr_of_mut!((*f).stats.retries),
@@ -652,11 +649,8 @@ impl PfnCache {
             // the page's mapping.
             Ok((khva.cast::<u8>().wrapping_add(off), pfn))
         };
-        if ret.is_ok() {
-            self.count(Stat::Hits);
-        } else {
-            self.count(Stat::Misses);
-        }
+        // SAFETY: The cache is allocated (type invariant).
+        unsafe { bindings::guestgate_gpc_count_check(self.gpc.as_ptr(), ret.is_ok()) };
         ret
     }
 
@@ -711,9 +705,13 @@ impl PfnCache {
 
     /// The counters of this cache.
     pub(crate) fn stats(&self) -> bindings::guestgate_gpc_stats {
+        let (mut hits, mut misses) = (0, 0);
+        // SAFETY: The cache is allocated (type invariant); both pointers
+        // are valid for writes.
+        unsafe { bindings::guestgate_gpc_sum_checks(self.gpc.as_ptr(), &mut hits, &mut misses) };
         bindings::guestgate_gpc_stats {
-            hits: self.stat(Stat::Hits).load(Relaxed),
-            misses: self.stat(Stat::Misses).load(Relaxed),
+            hits,
+            misses,
             refreshes: self.stat(Stat::Refreshes).load(Relaxed),
             invalidations: self.stat(Stat::Invalidations).load(Relaxed),
             retries: self.stat(Stat::Retries).load(Relaxed),

@@ -19,6 +19,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -42,6 +43,8 @@ static_assert(sizeof(struct guestgate_gpc_global_stats) == 56);
  * @refresh_lock: serializes activation, refresh and deactivation
  * @notifier: covers the cached page while @f.notified
  * @mm: the cache's mm, grabbed for the cache's lifetime
+ * @checks: hits and misses of guestgate_gpc_check(), per CPU: readers on
+ *          several CPUs would otherwise bounce one cache line
  */
 struct guestgate_gpc {
 	struct guestgate_gpc_fields f;
@@ -49,6 +52,17 @@ struct guestgate_gpc {
 	struct mutex refresh_lock; /* see the kernel-doc above */
 	struct mmu_interval_notifier notifier;
 	struct mm_struct *mm;
+	struct guestgate_gpc_checks __percpu *checks;
+};
+
+/**
+ * struct guestgate_gpc_checks - checks of one cache on one CPU
+ * @hits: checks that found the cache valid
+ * @misses: checks that did not
+ */
+struct guestgate_gpc_checks {
+	u64 hits;
+	u64 misses;
 };
 
 static_assert(offsetof(struct guestgate_gpc, f) == 0);
@@ -62,6 +76,11 @@ int guestgate_gpc_alloc(struct guestgate_gpc **gpcp)
 	gpc = kzalloc(sizeof(*gpc), GFP_KERNEL);
 	if (!gpc)
 		return -ENOMEM;
+	gpc->checks = alloc_percpu(struct guestgate_gpc_checks);
+	if (!gpc->checks) {
+		kfree(gpc);
+		return -ENOMEM;
+	}
 	rwlock_init(&gpc->lock);
 	mutex_init(&gpc->refresh_lock);
 	gpc->mm = current->mm;
@@ -75,7 +94,30 @@ void guestgate_gpc_free(struct guestgate_gpc *gpc)
 	WARN_ON_ONCE(gpc->f.notified);
 	mmdrop(gpc->mm);
 	mutex_destroy(&gpc->refresh_lock);
+	free_percpu(gpc->checks);
 	kfree(gpc);
+}
+
+void guestgate_gpc_count_check(struct guestgate_gpc *gpc, bool hit)
+{
+	if (hit)
+		this_cpu_inc(gpc->checks->hits);
+	else
+		this_cpu_inc(gpc->checks->misses);
+}
+
+void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses)
+{
+	int cpu;
+
+	*hits = 0;
+	*misses = 0;
+	for_each_possible_cpu(cpu) {
+		struct guestgate_gpc_checks *c = per_cpu_ptr(gpc->checks, cpu);
+
+		*hits += READ_ONCE(c->hits);
+		*misses += READ_ONCE(c->misses);
+	}
 }
 
 bool guestgate_gpc_in_mm(struct guestgate_gpc *gpc)

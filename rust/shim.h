@@ -140,7 +140,8 @@ const char *guestgate_entry_misuse_name(unsigned int kind);
  * @pfn: the cached page frame number
  * @khva: the kernel address of the cached page, or NULL
  * @notifier_start: start of the page the notifier covers
- * @stats: counters, accessed atomically
+ * @stats: counters, accessed atomically (hits and misses are per CPU, in
+ *         struct guestgate_gpc, and unused here)
  * @active: activated and not deactivated
  * @valid: @pfn and @khva are the page mapped at @uhva
  * @writable: pages are looked up for writing
@@ -177,6 +178,13 @@ void guestgate_gpc_refresh_lock(struct guestgate_gpc *gpc);
 void guestgate_gpc_refresh_unlock(struct guestgate_gpc *gpc);
 unsigned long guestgate_gpc_write_lock(struct guestgate_gpc *gpc);
 void guestgate_gpc_write_unlock(struct guestgate_gpc *gpc, unsigned long flags);
+/*
+ * Counts a check on this CPU: a per-CPU add, no atomic (the checks of one
+ * cache run on every CPU at once, under its read lock).
+ */
+void guestgate_gpc_count_check(struct guestgate_gpc *gpc, bool hit);
+/* The checks counted so far, summed over the CPUs. */
+void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses);
 /* Refresh lock held; current->mm is the cache's mm. */
 int guestgate_gpc_notifier_insert(struct guestgate_gpc *gpc, unsigned long start);
 /* Refresh lock held, write lock not held; sleeps. */
