@@ -4,9 +4,9 @@
  *
  * Accesses through a cache from the ioctl's task, a kthread and a hardirq
  * hrtimer; what the mm does to the cached page (munmap, MADV_DONTNEED,
- * mprotect, fork and copy-on-write, mremap, THP) and to a memslot table;
- * the pfn against /proc/self/pagemap; every errno of the UAPI; teardown at
- * close; and an ioctl fuzzer.
+ * mprotect, fork and copy-on-write, mremap, THP split and collapse) and to a
+ * memslot table; the pfn against /proc/self/pagemap; every errno of the
+ * UAPI; teardown at close; and an ioctl fuzzer.
  *
  * Needs guestgate.ko loaded, debugfs mounted and root (pagemap pfns).
  */
@@ -428,30 +428,96 @@ TEST_F(pfn, mremap_moves)
 	munmap(moved, 2 * PAGE);
 }
 
-/* THP: an access inside a huge page; splitting it invalidates. */
-TEST_F(pfn, thp)
+/*
+ * THP is enabled for madvise(MADV_HUGEPAGE) regions (the test kernel has
+ * CONFIG_TRANSPARENT_HUGEPAGE_MADVISE); a kernel without THP skips.
+ */
+static bool thp_available(char *why, size_t len)
 {
-	char buf[64] = "", *region, *huge, *p;
-	uint64_t pfn;
-	uint32_t val;
-	long long pm;
+	char buf[64] = "";
 	FILE *f;
-	int h;
 
 	f = fopen(THP_ENABLED, "r");
-	if (!f)
-		SKIP(return, "no %s: THP not built in", THP_ENABLED);
+	if (!f) {
+		snprintf(why, len, "no %s: THP not built in", THP_ENABLED);
+		return false;
+	}
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = 0;
 	fclose(f);
-	if (strstr(buf, "[never]") || !buf[0])
-		SKIP(return, "THP disabled: %s", buf);
-	region = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, region);
-	huge = (char *)(((uintptr_t)region + HPAGE - 1) & ~(HPAGE - 1));
-	ASSERT_EQ(0, madvise(huge, HPAGE, MADV_HUGEPAGE));
+	if (strstr(buf, "[never]") || !buf[0]) {
+		snprintf(why, len, "THP disabled: %s", buf);
+		return false;
+	}
+	return true;
+}
+
+/* The page at @pfn is part of a transparent huge page (/proc/kpageflags). */
+static bool pfn_is_thp(long long pfn)
+{
+	uint64_t flags = 0;
+	int fd;
+
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0)
+		return false;
+	if (pread(fd, &flags, sizeof(flags), pfn * 8) != sizeof(flags))
+		flags = 0;
+	close(fd);
+	return flags & (1ULL << 22); /* KPF_THP */
+}
+
+/*
+ * The 2 MiB at @huge are mapped as one huge page: a THP, 512 consecutive
+ * pfns from an aligned one.
+ */
+static bool is_huge(char *huge)
+{
+	long long first = pagemap_pfn(huge);
+	unsigned long i;
+
+	if (first <= 0 || first % 512 || !pfn_is_thp(first))
+		return false;
+	for (i = 1; i < 512; i++)
+		if (pagemap_pfn(huge + i * PAGE) != first + (long long)i)
+			return false;
+	return true;
+}
+
+/* A 2 MiB aligned, MADV_HUGEPAGE range inside a new mapping of 4 MiB. */
+static char *thp_range(char **region)
+{
+	char *huge;
+
+	*region = mmap(NULL, 2 * HPAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*region == MAP_FAILED)
+		return NULL;
+	huge = (char *)(((uintptr_t)*region + HPAGE - 1) & ~(HPAGE - 1));
+	if (madvise(huge, HPAGE, MADV_HUGEPAGE))
+		return NULL;
+	return huge;
+}
+
+/*
+ * THP: a cache on a small page inside a huge page. Zapping another small
+ * page of it splits the huge page (the notifier covers the whole 2 MiB):
+ * the cache is invalidated, and refreshes to the same pfn and data. Zapping
+ * the cached page itself then reads zero.
+ */
+TEST_F(pfn, thp_split)
+{
+	char why[128], *region, *huge, *p;
+	uint64_t pfn, pfn2;
+	uint32_t val;
+	int h;
+
+	if (!thp_available(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	huge = thp_range(&region);
+	ASSERT_NE(NULL, huge);
 	memset(huge, 0x11, HPAGE);
+	ASSERT_TRUE(is_huge(huge)) TH_LOG("the 2 MiB range is not one huge page");
 	p = huge + 5 * PAGE + 24;
 	h = gpc_create(self->fd, (uintptr_t)p, 8, GUESTGATE_PFN_WRITABLE);
 	ASSERT_LT(0, h);
@@ -459,19 +525,80 @@ TEST_F(pfn, thp)
 				 0xabcdef01));
 	EXPECT_EQ(0xabcdef01U, *(uint32_t *)p);
 	ASSERT_EQ(0, gpc_access(self->fd, h, 0, 0, 0, &val, 4, &pfn));
-	pm = pagemap_pfn(p);
-	if (pm > 0)
-		EXPECT_EQ((uint64_t)pm, pfn);
-	/* Consecutive pfns across the 2 MiB range say it is one huge page. */
-	TH_LOG("huge page: %s",
-	       pm > 0 && pagemap_pfn(huge) + 5 == pm &&
-	       pagemap_pfn(huge + HPAGE - PAGE) == pagemap_pfn(huge) + 511 ?
-	       "yes" : "no (small pages)");
-	/* Zapping part of it splits it and invalidates the cache. */
-	ASSERT_EQ(0, madvise(huge + 5 * PAGE, PAGE, MADV_DONTNEED));
+	EXPECT_EQ((uint64_t)pagemap_pfn(huge) + 5, pfn);
+
+	/* Split by zapping page 100: invalidated, same page after refresh. */
+	ASSERT_EQ(0, madvise(huge + 100 * PAGE, PAGE, MADV_DONTNEED));
+	EXPECT_FALSE(is_huge(huge));
 	EXPECT_LE(1ULL, gpc_stats(self->fd, h).invalidations);
+	ASSERT_EQ(-EAGAIN, gpc_access(self->fd, h, 0,
+				      GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val,
+				      4, NULL));
+	ASSERT_EQ(0, gpc_access(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD, 0, 0,
+				&val, 4, &pfn2));
+	EXPECT_EQ(0xabcdef01U, val);
+	EXPECT_EQ(pfn, pfn2);
+	EXPECT_EQ((uint64_t)pagemap_pfn(p), pfn2);
+
+	/* Zapping the cached page itself. */
+	ASSERT_EQ(0, madvise(huge + 5 * PAGE, PAGE, MADV_DONTNEED));
 	ASSERT_EQ(0, gpc_read32(self->fd, h, 0, 0, 0, &val));
 	EXPECT_EQ(0U, val);
+	munmap(region, 2 * HPAGE);
+}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+/*
+ * THP: MADV_COLLAPSE copies 512 small pages into a new huge page and frees
+ * them. A cache on one of them is invalidated before its page is freed and
+ * refreshes to the new page, data kept; writes through the old mapping
+ * never reach the freed page (KASAN would report them).
+ */
+TEST_F(pfn, thp_collapse)
+{
+	char why[128], *region, *huge, *p;
+	uint64_t pfn, pfn2;
+	uint32_t val;
+	unsigned long i;
+	int h;
+
+	if (!thp_available(why, sizeof(why)))
+		SKIP(return, "%s", why);
+	huge = thp_range(&region);
+	ASSERT_NE(NULL, huge);
+	/* Small pages: fault them in one by one with THP off for the range. */
+	ASSERT_EQ(0, madvise(huge, HPAGE, MADV_NOHUGEPAGE));
+	for (i = 0; i < HPAGE / PAGE; i++)
+		huge[i * PAGE] = (char)i;
+	p = huge + 7 * PAGE + 64;
+	ASSERT_FALSE(pfn_is_thp(pagemap_pfn(p)));
+	*(uint32_t *)p = 0x5eed0007;
+	h = gpc_create(self->fd, (uintptr_t)p, 4, GUESTGATE_PFN_WRITABLE);
+	ASSERT_LT(0, h);
+	ASSERT_EQ(0, gpc_access(self->fd, h, 0, 0, 0, &val, 4, &pfn));
+	EXPECT_EQ(0x5eed0007U, val);
+
+	ASSERT_EQ(0, madvise(huge, HPAGE, MADV_HUGEPAGE));
+	if (madvise(huge, HPAGE, MADV_COLLAPSE)) {
+		int err = errno;
+
+		munmap(region, 2 * HPAGE);
+		ASSERT_EQ(0, err) TH_LOG("MADV_COLLAPSE: %s", strerror(err));
+	}
+	ASSERT_TRUE(is_huge(huge));
+	EXPECT_LE(1ULL, gpc_stats(self->fd, h).invalidations);
+	ASSERT_EQ(-EAGAIN, gpc_access(self->fd, h, 0,
+				      GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val,
+				      4, NULL));
+	ASSERT_EQ(0, gpc_write32(self->fd, h, GUESTGATE_PFN_CTX_HRTIMER, 0,
+				 0x5eed1007));
+	EXPECT_EQ(0x5eed1007U, *(uint32_t *)p);
+	ASSERT_EQ(0, gpc_access(self->fd, h, 0, 0, 0, &val, 4, &pfn2));
+	EXPECT_NE(pfn, pfn2);
+	EXPECT_EQ((uint64_t)pagemap_pfn(huge) + 7, pfn2);
 	munmap(region, 2 * HPAGE);
 }
 
