@@ -7,7 +7,8 @@
 #   make run      set up, build the test kernel once, boot it and show guestgate
 #   make check    set up, build, run every test in the VM and lint; the last
 #                 line is "N passed, N failed, N skipped"
-#   make bench    the benchmarks in the VM (ratios, one run)
+#   make bench    the benchmarks in the VM (ratios, one run; a bench kernel
+#                 without lockdep and KASAN is built once for the pfn cache)
 #   make setup | kernel | selftests | lint | clean
 
 GG_TOOLS := tools/testing/guestgate

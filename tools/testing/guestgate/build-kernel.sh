@@ -3,17 +3,29 @@
 #
 # Build the Rust-enabled 6.12 test kernel once and cache it outside the
 # repository. The cache path is keyed by the source version, the config
-# fragment, the toolchain and the recipe (see gg_kdir), so changing any of
+# fragments, the toolchain and the recipe (see gg_kdir), so changing any of
 # them builds a new tree; an interrupted build resumes where it stopped.
+#
+#   build-kernel.sh [test|bench]
+#
+# "test" (the default) is the debug kernel every test runs on; "bench" is the
+# same kernel without lockdep, KASAN and kmemleak, for the benchmarks whose
+# targets a debug kernel would measure wrongly (make bench only).
 #
 # Prints the build tree (usable as KDIR) on stdout.
 
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kdir=$(gg_kdir)
+flavor=${1:-test}
+case "$flavor" in
+test | bench) ;;
+*) gg_die "usage: build-kernel.sh [test|bench]" ;;
+esac
+kdir=$(gg_kdir "$flavor")
 stamp=$kdir/.guestgate-built
-frag=$GG_TOP/tools/testing/selftests/guestgate/config
+# shellcheck disable=SC2207
+frags=($(gg_kfrags "$flavor"))
 
 if [ -f "$stamp" ]; then
 	echo "$kdir"
@@ -38,10 +50,10 @@ fi
 cd "$kdir"
 
 if [ ! -f .config ] || [ ! -f .guestgate-configured ]; then
-	gg_log "configuring (vng --kconfig + $frag)"
+	gg_log "configuring (vng --kconfig + ${frags[*]})"
 	{
 		vng --kconfig "$@" &&
-			scripts/kconfig/merge_config.sh -m .config "$frag" &&
+			scripts/kconfig/merge_config.sh -m .config "${frags[@]}" &&
 			make -s "$@" olddefconfig
 	} >"$kdir/config.log" 2>&1 || { tail -20 "$kdir/config.log" >&2; gg_die "configuring failed"; }
 	make -s "$@" rustavailable >/dev/null ||
@@ -49,7 +61,8 @@ if [ ! -f .config ] || [ ! -f .guestgate-configured ]; then
 	touch .guestgate-configured
 fi
 
-# Every option of the fragment must have landed as asked.
+# Every option of the fragments must have landed as asked (the last
+# fragment that names an option wins, as in merge_config.sh).
 bad=0
 while IFS= read -r line; do
 	case "$line" in
@@ -62,17 +75,25 @@ while IFS= read -r line; do
 		! grep -q "^$opt=" .config || { gg_log "config: wanted $opt off, got: $(grep "^$opt=" .config)"; bad=1; }
 		;;
 	esac
-done <"$frag"
-[ $bad -eq 0 ] || gg_die "the test kernel config does not match $frag"
+done < <(awk '
+	/^CONFIG_[A-Za-z0-9_]+=/ { o = $0; sub(/=.*/, "", o) }
+	/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { o = $2 }
+	o != "" { if (!(o in v)) k[n++] = o; v[o] = $0; o = "" }
+	END { for (i = 0; i < n; i++) print v[k[i]] }' "${frags[@]}")
+[ $bad -eq 0 ] || gg_die "the $flavor kernel config does not match ${frags[*]}"
 
-gg_log "building the test kernel in $kdir (about 18 minutes on 2 cores)"
+gg_log "building the $flavor kernel in $kdir (about 18 minutes on 2 cores)"
 make -s -j"$(nproc)" "$@" bzImage modules >"$kdir/build.log" 2>&1 ||
 	{ tail -40 "$kdir/build.log" >&2; gg_die "kernel build failed, see $kdir/build.log"; }
 touch "$stamp"
-gg_log "test kernel built in $(($(date +%s) - start)) s"
+gg_log "$flavor kernel built in $(($(date +%s) - start)) s"
 
-# Only the current tree is kept: each one is several GiB.
+# Only the current tree of each flavor is kept: each one is several GiB.
 for old in "$GG_CACHE"/kernel/linux-*; do
+	case "${old##*/}" in
+	*-bench-*) [ "$flavor" = bench ] || continue ;;
+	*) [ "$flavor" = test ] || continue ;;
+	esac
 	[ "$old" = "$kdir" ] || rm -rf "$old"
 done
 echo "$kdir"

@@ -8,6 +8,7 @@
 #   guest.sh check RESULTS_DIR     the whole test run
 #   guest.sh demo RESULTS_DIR      load, show what guestgate does, unload
 #   guest.sh bench RESULTS_DIR     load, run the benchmarks, unload
+#   guest.sh bench-pfn RESULTS_DIR the pfn cache benchmark only (bench kernel)
 #
 # Results: lifecycle.tap (module load/unload steps as TAP), kunit/<suite>.ktap,
 # kselftest/<test>.tap and .rc, kmemleak.txt, tainted, dmesg.txt, then
@@ -105,6 +106,10 @@ bench)
 		taskset -c $cpu cat $DBG/guestgate_stress/guest_entry_bench
 	done >"$R/bench_guest_entry.txt" 2>&1
 	# The pfn cache: fast path and baselines, zaps, refresh under a storm.
+	"$SELFTESTS/pfn_cache_bench" >"$R/bench_pfn_cache.txt" 2>&1
+	echo "rc: $?" >>"$R/bench_pfn_cache.txt"
+	;;
+bench-pfn)
 	"$SELFTESTS/pfn_cache_bench" >"$R/bench_pfn_cache.txt" 2>&1
 	echo "rc: $?" >>"$R/bench_pfn_cache.txt"
 	;;

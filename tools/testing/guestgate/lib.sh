@@ -54,16 +54,29 @@ gg_ksrc_version()
 	dpkg-query -W -f='${Version}' "$GG_KSRC_PKG" 2>/dev/null || true
 }
 
-# The cached build tree for this source version, config fragment, toolchain
-# and recipe. A change to any of them gives a new path, hence a rebuild.
+# The config fragment(s) of a kernel flavor, in merge order: "test" (the
+# default, tools/testing/selftests/guestgate/config) or "bench" (the test
+# fragment, then bench-kernel.config turning the debug options off).
+gg_kfrags()
+{
+	echo "$GG_TOP/tools/testing/selftests/guestgate/config"
+	[ "${1:-test}" = test ] || echo "$GG_TOOLS_DIR/bench-kernel.config"
+}
+
+# The cached build tree of a flavor for this source version, config
+# fragments, toolchain and recipe. A change to any of them gives a new
+# path, hence a rebuild.
 gg_kdir()
 {
-	local key
+	local flavor=${1:-test} key frag
 
 	key=$( {
 		gg_ksrc_version
-		cat "$GG_TOP/tools/testing/selftests/guestgate/config"
+		for frag in $(gg_kfrags "$flavor"); do
+			cat "$frag"
+		done
 		echo "$GG_RUST_VERSION $GG_BINDGEN_VERSION recipe=$GG_KERNEL_RECIPE"
 	} | sha256sum | cut -c1-12)
+	[ "$flavor" = test ] || key=$flavor-$key
 	echo "$GG_CACHE/kernel/linux-$(gg_ksrc_version | sed 's/[^A-Za-z0-9.]/_/g')-$key"
 }

@@ -514,12 +514,12 @@ static const struct file_operations gg_pfn_fops = {
  * tell the lock's cost (lockdep in debug kernels) from the cache's.
  */
 enum gg_pfn_bench_kind {
-	GG_PB_CACHE, GG_PB_CHECK, GG_PB_GUP, GG_PB_PUT_USER, GG_PB_REFRESH,
+	GG_PB_CACHE, GG_PB_CHECK, GG_PB_GUP, GG_PB_COPY_TO_USER, GG_PB_REFRESH,
 	GG_PB_NR_KINDS,
 };
 
 static const char *const gg_pfn_bench_names[GG_PB_NR_KINDS] = {
-	"cache_write", "check_write", "gup_write", "put_user", "refresh",
+	"cache_write", "check_write", "gup_write", "copy_to_user", "refresh",
 };
 
 /* Ops per batch: refreshes are much slower than the others. */
@@ -578,8 +578,9 @@ static s64 gg_pfn_bench_batch(struct guestgate_gpc *gpc, unsigned long uhva,
 			kunmap_local(p);
 			put_page(page);
 			break;
-		case GG_PB_PUT_USER:
-			ret = put_user(i, up);
+		case GG_PB_COPY_TO_USER:
+			if (copy_to_user(up, &i, sizeof(i)))
+				ret = -EFAULT;
 			break;
 		case GG_PB_REFRESH:
 			ret = guestgate_gpc_refresh(gpc, sizeof(u32));

@@ -5,7 +5,7 @@
  * guestgate_stress/pfn_cache_bench caches a page of this task; each read
  * times, in this task, a 4-byte write through the cache (read lock, check,
  * write, unlock), the same write by get_user_pages_fast() + kmap_local +
- * put_page() and by put_user(), and a refresh (TSC cycles per operation,
+ * put_page() and by copy_to_user(), and a refresh (TSC cycles per operation,
  * best of 7 batches). Here: the cost of MADV_DONTNEED on the cached page
  * against an uncached one (the cache's notifier), and the refresh again
  * while another thread storms MADV_DONTNEED on an unrelated range: it must
