@@ -31,9 +31,18 @@
 //! unrelated range can starve refreshes. Here each cache has its own
 //! interval notifier on its own page: an invalidation of another range
 //! neither calls it nor moves its sequence, so it never makes a refresh look
-//! again. (Inserting the notifier, when a cache starts on a new page, waits
-//! once for the invalidations in flight at that moment to end: the interval
-//! tree defers insertion until then.)
+//! again. (A notifier inserted while invalidations are in flight is added to
+//! the interval tree once they end, and the refresh's first
+//! `mmu_interval_read_begin()` waits for that: once per new page.)
+//!
+//! # Limits
+//!
+//! - A refresh, activation or deactivation on a cache whose [`ReadGuard`]
+//!   the same task holds deadlocks (they take the write lock, and sleep):
+//!   drop the guard first, as the lock's rules say in C.
+//! - `PREEMPT_RT` is not supported: there `rwlock_t` sleeps, and readers in
+//!   hardirq context (the hrtimer case) would be invalid.
+//! - 64-bit only: the cached page is reached through the direct map.
 //!
 //! # Locking
 //!
@@ -79,9 +88,12 @@ static MEMSLOT_CHANGES: AtomicU64 = AtomicU64::new(0);
 /// Fault injection for the tests, see [`guestgate_rs_gpc_break_refresh`].
 static BREAK_REFRESH: AtomicBool = AtomicBool::new(false);
 
-/// Whether `[addr, addr + len)` stays within the page of `addr`.
-fn fits_in_page(addr: u64, len: usize) -> bool {
-    (addr & !(PAGE_MASK as u64)) as usize + len <= PAGE_SIZE
+/// Whether `[addr, addr + len)` stays within the page of `addr`. `len`
+/// comes from callers unchecked: a huge one must not wrap the sum.
+pub(crate) fn fits_in_page(addr: u64, len: usize) -> bool {
+    ((addr & !(PAGE_MASK as u64)) as usize)
+        .checked_add(len)
+        .is_some_and(|end| end <= PAGE_SIZE)
 }
 
 /// The number of slots of a [`Memslots`] table.
@@ -135,13 +147,10 @@ impl Memslots {
         )
     }
 
-    /// Sets slot `id`, or deletes it if `npages` is 0. See
-    /// `guestgate_memslots_set()`.
-    pub(crate) fn set(&self, id: u32, base_gfn: u64, npages: u64, uhva: u64) -> Result {
-        let id = id as usize;
-        if id >= MAX_SLOTS {
-            return Err(EINVAL);
-        }
+    /// A slot of `npages` frames from `base_gfn` at `uhva`; `EINVAL` if its
+    /// frames, addresses or user addresses would wrap, or `uhva` is not
+    /// page aligned.
+    fn slot(base_gfn: u64, npages: u64, uhva: u64) -> Result<Slot> {
         if npages != 0 {
             let bytes = npages.checked_mul(PAGE_SIZE as u64).ok_or(EINVAL)?;
             let end_gfn = base_gfn.checked_add(npages).ok_or(EINVAL)?;
@@ -152,6 +161,21 @@ impl Memslots {
                 return Err(EINVAL);
             }
         }
+        Ok(Slot {
+            base_gfn,
+            npages,
+            uhva,
+        })
+    }
+
+    /// Sets slot `id`, or deletes it if `npages` is 0. See
+    /// `guestgate_memslots_set()`.
+    pub(crate) fn set(&self, id: u32, base_gfn: u64, npages: u64, uhva: u64) -> Result {
+        let id = id as usize;
+        if id >= MAX_SLOTS {
+            return Err(EINVAL);
+        }
+        let slot = Self::slot(base_gfn, npages, uhva)?;
         let mut table = self.table.lock();
         if npages != 0
             && table
@@ -162,12 +186,34 @@ impl Memslots {
             return Err(EEXIST);
         }
         // INVARIANT: checked above: no overlap, no wrap.
-        table[id] = Slot {
-            base_gfn,
-            npages,
-            uhva,
-        };
+        table[id] = slot;
         // INVARIANT: `table` is locked; the slot is written before.
+        self.generation.fetch_add(1, Release);
+        MEMSLOT_CHANGES.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Replaces the whole table with `slots` (`(base_gfn, npages, uhva)`,
+    /// slot `i` from `slots[i]`, the others empty) in one change: a lookup
+    /// sees the old table or the new one, never a part of either. On error
+    /// (`EINVAL` as [`Self::set`], `EEXIST` for an overlap) the table is
+    /// unchanged.
+    pub(crate) fn replace(&self, slots: &[(u64, u64, u64)]) -> Result {
+        if slots.len() > MAX_SLOTS {
+            return Err(EINVAL);
+        }
+        let mut new = [Slot::default(); MAX_SLOTS];
+        for (i, &(base_gfn, npages, uhva)) in slots.iter().enumerate() {
+            let slot = Self::slot(base_gfn, npages, uhva)?;
+            if npages != 0 && new[..i].iter().any(|s| s.overlaps(base_gfn, npages)) {
+                return Err(EEXIST);
+            }
+            new[i] = slot;
+        }
+        let mut table = self.table.lock();
+        // INVARIANT: checked above: no overlap, no wrap.
+        *table = new;
+        // INVARIANT: `table` is locked; the slots are written before.
         self.generation.fetch_add(1, Release);
         MEMSLOT_CHANGES.fetch_add(1, Relaxed);
         Ok(())
@@ -208,10 +254,11 @@ enum Stat {
 /// `gpc` was allocated by `guestgate_gpc_alloc()`, is owned by this value
 /// and freed by its drop. In its fields:
 ///
-/// - every field is written only with the write lock held, and `active`,
-///   `uhva`, `gpa`, `slots`, `notified` and `notifier_start` only with the
-///   refresh mutex held as well; `writable` never changes; `stats` are
-///   accessed only atomically;
+/// - once the cache is made, every field is written only with the write
+///   lock held, and `active`, `uhva`, `gpa`, `slots`, `notified` and
+///   `notifier_start` only with the refresh mutex held as well; `writable`
+///   is set at creation and never changes; `stats` are accessed only
+///   atomically (hits and misses are not there: per CPU, in the C half);
 /// - `slots` is NULL or comes from [`Arc::into_raw`] of an `Arc<Memslots>`
 ///   whose reference the cache owns;
 /// - if `valid`: `active` and `notified` are set, `notifier_start` is the
@@ -231,8 +278,9 @@ unsafe impl Send for PfnCache {}
 // atomics.
 unsafe impl Sync for PfnCache {}
 
-/// The refresh mutex of a cache, held.
-struct RefreshGuard<'a>(&'a PfnCache);
+/// The refresh mutex of a cache, held. Not `Send`: a mutex is unlocked by
+/// the task that locked it.
+struct RefreshGuard<'a>(&'a PfnCache, PhantomData<*mut ()>);
 
 impl Drop for RefreshGuard<'_> {
     fn drop(&mut self) {
@@ -241,10 +289,12 @@ impl Drop for RefreshGuard<'_> {
     }
 }
 
-/// The write lock of a cache, held with interrupts disabled.
+/// The write lock of a cache, held with interrupts disabled. Not `Send`:
+/// the interrupt flags are this CPU's.
 struct WriteGuard<'a> {
     cache: &'a PfnCache,
     flags: c_ulong,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl WriteGuard<'_> {
@@ -273,8 +323,7 @@ impl WriteGuard<'_> {
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: Locked by `PfnCache::lock_write()` with these flags, on
-        // this CPU (the guard is not `Send`: it holds a reference to a
-        // `PfnCache` but is made and dropped within one function).
+        // this CPU (the guard is not `Send`).
         unsafe { bindings::guestgate_gpc_write_unlock(self.cache.gpc.as_ptr(), self.flags) };
     }
 }
@@ -364,16 +413,22 @@ impl PfnCache {
     fn lock_refresh(&self) -> RefreshGuard<'_> {
         // SAFETY: The cache is allocated (type invariant); unlocked on drop.
         unsafe { bindings::guestgate_gpc_refresh_lock(self.gpc.as_ptr()) };
-        RefreshGuard(self)
+        RefreshGuard(self, PhantomData)
     }
 
     fn lock_write(&self) -> WriteGuard<'_> {
         // SAFETY: The cache is allocated; unlocked on drop.
         let flags = unsafe { bindings::guestgate_gpc_write_lock(self.gpc.as_ptr()) };
-        WriteGuard { cache: self, flags }
+        WriteGuard {
+            cache: self,
+            flags,
+            _not_send: PhantomData,
+        }
     }
 
-    fn in_mm(&self) -> bool {
+    /// Whether the calling task runs in the cache's mm (refreshes fail with
+    /// `EFAULT` elsewhere).
+    pub(crate) fn in_mm(&self) -> bool {
         // SAFETY: The cache is allocated.
         unsafe { bindings::guestgate_gpc_in_mm(self.gpc.as_ptr()) }
     }
@@ -423,6 +478,9 @@ impl PfnCache {
                     (*f).gpa = u64::MAX;
                 } else {
                     (*f).gpa = addr;
+                    // Until a refresh resolves it: the offset in the page
+                    // (the gpa's), which the checks of a length use.
+                    (*f).uhva = addr & !(PAGE_MASK as u64);
                 }
                 (*f).generation = 0;
                 (*f).active = 1;
@@ -530,7 +588,8 @@ impl PfnCache {
             }
             // Put after the write lock is dropped (declared before it).
             let _page = PageRef(page);
-            let broken = BREAK_REFRESH.load(Relaxed);
+            // Compiled out without KUnit: nothing can set it there.
+            let broken = cfg!(CONFIG_KUNIT) && BREAK_REFRESH.load(Relaxed);
             if broken {
                 // SAFETY: FFI call; process context, no lock but the
                 // refresh mutex held.
@@ -686,7 +745,9 @@ impl PfnCache {
     }
 
     /// As [`Self::read`], but fails with `EBUSY` instead of spinning while
-    /// the notifier holds the lock. Any context.
+    /// the lock is held or waited for by a writer (the notifier, or an
+    /// activation, refresh or deactivation publishing). Any context but
+    /// NMI.
     pub(crate) fn try_read(&self, len: usize) -> Result<ReadGuard<'_>> {
         // SAFETY: The cache is allocated; the guard unlocks.
         if !unsafe { bindings::guestgate_gpc_read_trylock(self.gpc.as_ptr()) } {
@@ -928,7 +989,7 @@ mod c_api {
 
     /// # Safety
     ///
-    /// `slots` is a live handle.
+    /// `s` is a live handle.
     #[no_mangle]
     unsafe extern "C" fn guestgate_memslots_set(
         s: *mut Slots,
@@ -943,7 +1004,7 @@ mod c_api {
 
     /// # Safety
     ///
-    /// `slots` is a live handle.
+    /// `s` is a live handle.
     #[no_mangle]
     unsafe extern "C" fn guestgate_memslots_generation(s: *mut Slots) -> u64 {
         // SAFETY: By the safety requirements.
@@ -952,7 +1013,7 @@ mod c_api {
 
     /// # Safety
     ///
-    /// `slots` is NULL or a live handle, which this call ends.
+    /// `s` is NULL or a live handle, which this call ends.
     #[no_mangle]
     unsafe extern "C" fn guestgate_memslots_destroy(s: *mut Slots) {
         if !s.is_null() {
@@ -1212,6 +1273,33 @@ mod kunit_cases {
         kunit_expect!(t, slots.generation() == 4);
         // A freed range can be taken by another slot.
         kunit_expect!(t, slots.set(2, 0x100, 4, 0xa000_0000).is_ok());
+        kunit_expect!(t, slots.generation() == 5);
+
+        // A whole table at once: one change; a bad one changes nothing.
+        let a = (0x10, 2, 0xb000_0000);
+        kunit_expect!(
+            t,
+            slots
+                .replace(&[a, (0, 0, 0), (0x20, 1, 0xc000_0000)])
+                .is_ok()
+        );
+        kunit_expect!(t, slots.generation() == 6);
+        kunit_expect!(t, slots.resolve(gpa) == Err(EFAULT));
+        kunit_expect!(t, slots.resolve(0x20 << PAGE_SHIFT) == Ok((0xc000_0000, 6)));
+        kunit_expect!(
+            t,
+            slots.replace(&[a, (0x11, 1, 0xd000_0000)]) == Err(EEXIST)
+        );
+        kunit_expect!(
+            t,
+            slots.replace(&[a, (0x40, 1, 0xd000_0001)]) == Err(EINVAL)
+        );
+        let too_many = [(0, 0, 0); MAX_SLOTS + 1];
+        kunit_expect!(t, slots.replace(&too_many) == Err(EINVAL));
+        kunit_expect!(t, slots.generation() == 6);
+        kunit_expect!(t, slots.resolve(0x20 << PAGE_SHIFT) == Ok((0xc000_0000, 6)));
+        kunit_expect!(t, slots.replace(&[]).is_ok());
+        kunit_expect!(t, slots.resolve(0x10 << PAGE_SHIFT) == Err(EFAULT));
     }
 
     /// The guard: exists only for a valid cache, bounds its accessors,
@@ -1264,16 +1352,23 @@ mod kunit_cases {
         // Dropped: the lock is free again (the write side can take it).
         drop(cache.lock_write());
         kunit_expect!(t, cache.try_read(4).is_ok());
-        // A length the activation's offset cannot hold.
+        // A length the activation's offset cannot hold; lengths that would
+        // wrap the offset's sum (the check must not overflow).
         kunit_expect!(t, cache.read(PAGE_SIZE - 8).err() == Some(EINVAL));
+        kunit_expect!(t, cache.read(usize::MAX).err() == Some(EINVAL));
+        kunit_expect!(t, cache.read(usize::MAX - 15).err() == Some(EINVAL));
+        kunit_expect!(t, cache.refresh(usize::MAX) == Err(EINVAL));
+        kunit_expect!(t, cache.activate_hva(uhva + 16, usize::MAX) == Err(EINVAL));
+        kunit_expect!(t, cache.activate_hva(uhva + 16, 64).is_ok());
         match cache.read_irqsave(4) {
             Ok(g) => kunit_expect!(t, g.read_u32(0) == Ok(0xdead_beef)),
             Err(_) => kunit_expect!(t, false),
         }
         let s = cache.stats();
-        kunit_expect!(t, s.refreshes == 1);
+        // Activated twice; misses: inactive, and the three lengths too long.
+        kunit_expect!(t, s.refreshes == 2);
         kunit_expect!(t, s.hits == 3);
-        kunit_expect!(t, s.misses == 2);
+        kunit_expect!(t, s.misses == 4);
 
         // Invalidated: no guard until refreshed.
         {

@@ -36,10 +36,16 @@ static_assert(offsetof(struct guestgate_gpc_fields, stats) == 56);
 static_assert(offsetof(struct guestgate_gpc_fields, notified) == 99);
 static_assert(sizeof(struct guestgate_gpc_global_stats) == 56);
 
+/* The cached page is reached through the direct map (page_address()). */
+static_assert(!IS_ENABLED(CONFIG_HIGHMEM), "the pfn cache needs every page in the direct map");
+/* Readers in hardirq context need an rwlock_t that spins. */
+static_assert(!IS_ENABLED(CONFIG_PREEMPT_RT), "the pfn cache's readers need a spinning rwlock_t");
+
 /**
  * struct guestgate_gpc - a pfn cache
  * @f: the state pfn_cache.rs keeps (first: pfn_cache.rs casts the pointer)
- * @lock: readers of the mapping, and the notifier, which writes
+ * @lock: readers of the mapping; writers: the notifier, activation, refresh
+ *        and deactivation as they publish
  * @refresh_lock: serializes activation, refresh and deactivation
  * @notifier: covers the cached page while @f.notified
  * @mm: the cache's mm, grabbed for the cache's lifetime
@@ -190,6 +196,7 @@ void guestgate_gpc_notifier_remove(struct guestgate_gpc *gpc)
 
 unsigned long guestgate_gpc_read_begin(struct guestgate_gpc *gpc)
 {
+	lockdep_assert_held(&gpc->refresh_lock);
 	return mmu_interval_read_begin(&gpc->notifier);
 }
 
@@ -213,7 +220,7 @@ int guestgate_gpc_get_page(unsigned long uhva, bool write, struct page **pagep,
 		return -EFAULT;
 	*pagep = page;
 	*pfn = page_to_pfn(page);
-	/* x86-64: every page is in the direct map. */
+	/* No highmem (asserted above): every page is in the direct map. */
 	*khva = page_address(page);
 	return 0;
 }

@@ -239,7 +239,7 @@ int guestgate_pfn_run_kthread(void (*fn)(void *data), void *data);
 void guestgate_pfn_run_hrtimer(void (*fn)(void *data), void *data);
 
 /* pfn_cache.rs, for pfn_cache_shim.c */
-/* The notifier's work, write lock held: @gpc is invalid from now on. */
+/* The notifier's work, write lock held: the cache of @f is invalid from now on. */
 void guestgate_rs_gpc_invalidate(struct guestgate_gpc_fields *f);
 void guestgate_rs_gpc_global_stats(struct guestgate_gpc_global_stats *stats);
 

@@ -636,9 +636,6 @@ static __always_inline void enter_from_guest_mode(void)
 struct guestgate_gpc;
 struct guestgate_memslots;
 
-/* The maximum number of slots of a memslot table. */
-#define GUESTGATE_MEMSLOTS_MAX	32
-
 /**
  * enum guestgate_gpc_flags - flags of guestgate_gpc_init()
  * @GUESTGATE_GPC_WRITABLE: the cache looks its pages up for writing
@@ -809,10 +806,13 @@ unsigned long guestgate_gpc_pfn(struct guestgate_gpc *gpc);
  * with the lookup (then it looks again). Invalidations of other ranges of
  * the mm never make it look again. Refreshes of one cache are serialized.
  *
- * Context: Process context in the cache's mm; sleeps.
+ * Context: Process context in the cache's mm, mmap_lock not held (the order
+ * is the refresh mutex, then mmap_lock); sleeps.
  * Return: 0 on success; -EINVAL if the cache is inactive or the access
- * crosses a page (the cache is left as it was); otherwise, on failure, the
- * cache is invalid: -EFAULT as for guestgate_gpc_activate(); -ENOMEM.
+ * crosses a page, -EFAULT if the caller is not in the cache's mm (the cache
+ * is left as it was in these cases); otherwise, on failure, the cache is
+ * invalid: -EFAULT as for guestgate_gpc_activate(), or what the page lookup
+ * returned (-ENOMEM, -EINTR on a fatal signal, -EHWPOISON, -EBUSY).
  */
 int guestgate_gpc_refresh(struct guestgate_gpc *gpc, unsigned long len);
 
@@ -865,7 +865,10 @@ void guestgate_gpc_read_unlock(struct guestgate_gpc *gpc);
  * guestgate_gpc_read_trylock() - Take the read lock if it is free.
  * @gpc: The cache.
  *
- * Context: Any context.
+ * Fails while the lock is held for writing or a writer waits for it: the
+ * notifier, or an activation, refresh or deactivation publishing.
+ *
+ * Context: Any context but NMI.
  * Return: True if taken; drop it with guestgate_gpc_read_unlock().
  */
 bool guestgate_gpc_read_trylock(struct guestgate_gpc *gpc);
