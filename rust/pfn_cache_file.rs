@@ -20,13 +20,9 @@
 
 use crate::{
     bindings,
-    pfn_cache::{Memslots, PfnCache, MAX_SLOTS},
+    pfn_cache::{fits_in_page, Memslots, PfnCache, MAX_SLOTS},
 };
-use core::{
-    ffi::c_void,
-    mem::size_of,
-    sync::atomic::{AtomicUsize, Ordering::Relaxed},
-};
+use core::{ffi::c_void, mem::size_of};
 use kernel::{
     ffi::c_long,
     new_mutex,
@@ -49,11 +45,15 @@ const ACCESS_FLAGS: u32 =
     bindings::GUESTGATE_PFN_ACCESS_WRITE | bindings::GUESTGATE_PFN_ACCESS_NOREFRESH;
 
 /// A cache of a file, with the length of its activation.
+#[pin_data]
 struct FileCache {
     cache: PfnCache,
     writable: bool,
-    /// The `len` of the last activation, which refreshes use.
-    len: AtomicUsize,
+    /// The `len` of the current activation, which refreshes and accesses
+    /// use. Held across an activation, so that the cache's address and
+    /// this length change together.
+    #[pin]
+    len: Mutex<usize>,
 }
 
 /// A named cache of a file.
@@ -138,47 +138,51 @@ impl Access<'_> {
         self.pfn = guard.pfn();
     }
 
-    /// From a task or a kthread: refreshes an invalid cache and tries again.
-    fn run_sleepable(&mut self) {
-        let end = self.offset + self.len;
-        let cache = &self.cache.cache;
-        for _ in 0..ACCESS_TRIES {
-            match cache.read(end) {
-                Ok(guard) => {
-                    self.through(&guard);
-                    return;
-                }
-                Err(e) if e != EAGAIN || !self.refresh => {
-                    self.result = Err(e);
-                    return;
-                }
-                Err(_) => {}
-            }
-            if let Err(e) = cache.refresh(end) {
-                self.result = Err(e);
-                return;
-            }
-        }
-        self.result = Err(EAGAIN);
-    }
-
-    /// From a hardirq: never refreshes, never spins on the write lock.
-    fn run_irq(&mut self) {
-        match self.cache.cache.try_read(self.offset + self.len) {
+    /// One try from a task or a kthread: may spin on the lock, never
+    /// refreshes.
+    fn run_once(&mut self) {
+        let cache = self.cache;
+        match cache.cache.read(self.offset + self.len) {
             Ok(guard) => self.through(&guard),
             Err(e) => self.result = Err(e),
         }
     }
+
+    /// From a hardirq: never refreshes, never spins on the write lock.
+    fn run_irq(&mut self) {
+        let cache = self.cache;
+        match cache.cache.try_read(self.offset + self.len) {
+            Ok(guard) => self.through(&guard),
+            Err(e) => self.result = Err(e),
+        }
+    }
+
+    /// Runs `attempt` until it finds the cache valid, refreshing it in
+    /// between from the calling task, unless the access says not to. The
+    /// refresh is always the ioctl's task's: a page fault in a kthread
+    /// could wait for ever (on a userfaultfd) with the task waiting for the
+    /// kthread uninterruptibly, and a fatal signal only reaches the task.
+    fn run(&mut self, mut attempt: impl FnMut(&mut Self) -> Result) -> Result {
+        for _ in 0..ACCESS_TRIES {
+            attempt(self)?;
+            if self.result != Err(EAGAIN) || !self.refresh {
+                return Ok(());
+            }
+            self.cache.cache.refresh(self.offset + self.len)?;
+        }
+        self.result = Err(EAGAIN);
+        Ok(())
+    }
 }
 
-/// [`Access::run_sleepable`] for `guestgate_pfn_run_kthread()`.
+/// [`Access::run_once`] for `guestgate_pfn_run_kthread()`.
 ///
 /// # Safety
 ///
 /// `data` points to an [`Access`] that nothing else uses during the call.
 unsafe extern "C" fn access_kthread(data: *mut c_void) {
     // SAFETY: By the safety requirements.
-    unsafe { &mut *data.cast::<Access<'_>>() }.run_sleepable();
+    unsafe { &mut *data.cast::<Access<'_>>() }.run_once();
 }
 
 /// [`Access::run_irq`] for `guestgate_pfn_run_hrtimer()`.
@@ -234,24 +238,11 @@ impl PfnFile {
         for slot in slots.iter_mut().take(n) {
             *slot = reader.read()?;
         }
-        // Serializes the changes of the table.
-        let _caches = self.caches.lock();
-        let clear = || {
-            for id in 0..MAX_SLOTS as u32 {
-                // Deleting a slot cannot fail.
-                let _ = self.slots.set(id, 0, 0, 0);
-            }
-        };
-        clear();
-        for (id, s) in slots.iter().enumerate().take(n) {
-            if s.npages == 0 {
-                continue;
-            }
-            if let Err(e) = self.slots.set(id as u32, s.base_gfn, s.npages, s.uhva) {
-                clear();
-                return Err(e);
-            }
+        let mut new = [(0, 0, 0); MAX_SLOTS];
+        for (n, s) in new.iter_mut().zip(slots.iter().take(n)) {
+            *n = (s.base_gfn, s.npages, s.uhva);
         }
+        self.slots.replace(&new[..n])?;
         Ok(0)
     }
 
@@ -269,14 +260,23 @@ impl PfnFile {
 
     fn activate(&self, fc: &FileCache, req: &bindings::guestgate_pfn_create) -> Result {
         let len = req.len as usize;
+        let mut cur = fc.len.lock();
+        // The checks that fail before the cache takes the new address:
+        // whatever fails after it (the refresh) leaves the new address and
+        // so the new length.
+        if !fits_in_page(req.addr, len) {
+            return Err(EINVAL);
+        }
+        if !fc.cache.in_mm() {
+            return Err(EFAULT);
+        }
+        *cur = len;
         if req.flags & bindings::GUESTGATE_PFN_GPA != 0 {
             fc.cache
-                .activate_gpa(self.slots.as_arc_borrow(), req.addr, len)?;
+                .activate_gpa(self.slots.as_arc_borrow(), req.addr, len)
         } else {
-            fc.cache.activate_hva(req.addr, len)?;
+            fc.cache.activate_hva(req.addr, len)
         }
-        fc.len.store(len, Relaxed);
-        Ok(())
     }
 
     /// `GUESTGATE_IOCTL_PFN_CREATE`.
@@ -287,12 +287,13 @@ impl PfnFile {
             return Err(ENOSPC);
         }
         let writable = req.flags & bindings::GUESTGATE_PFN_WRITABLE != 0;
-        let fc = Arc::new(
-            FileCache {
-                cache: PfnCache::new(writable)?,
+        let cache = PfnCache::new(writable)?;
+        let fc = Arc::pin_init(
+            pin_init!(FileCache {
+                cache,
                 writable,
-                len: AtomicUsize::new(0),
-            },
+                len <- new_mutex!(0, "guestgate_pfn_file_cache"),
+            }),
             GFP_KERNEL,
         )?;
         self.activate(&fc, &req)?;
@@ -329,7 +330,8 @@ impl PfnFile {
     /// `GUESTGATE_IOCTL_PFN_REFRESH`.
     pub(crate) fn ioctl_refresh(&self, arg: UserPtr) -> Result<c_long> {
         let (_, fc) = self.handle_arg(arg)?;
-        fc.cache.refresh(fc.len.load(Relaxed))?;
+        let len = fc.len.lock();
+        fc.cache.refresh(*len)?;
         Ok(0)
     }
 
@@ -388,29 +390,42 @@ impl PfnFile {
             return Err(EINVAL);
         }
         let fc = self.get(req.handle)?;
+        let write = req.flags & bindings::GUESTGATE_PFN_ACCESS_WRITE != 0;
+        if write && !fc.writable {
+            return Err(EPERM);
+        }
+        if offset as usize + len > *fc.len.lock() {
+            return Err(EINVAL);
+        }
         let mut acc = Access {
             cache: &fc,
             offset: offset as usize,
             len,
-            write: req.flags & bindings::GUESTGATE_PFN_ACCESS_WRITE != 0,
+            write,
             refresh: req.flags & bindings::GUESTGATE_PFN_ACCESS_NOREFRESH == 0,
             data: req.data,
             pfn: 0,
             result: Ok(()),
         };
-        let data = core::ptr::from_mut(&mut acc).cast::<c_void>();
         match req.context {
-            bindings::GUESTGATE_PFN_CTX_TASK => acc.run_sleepable(),
-            // SAFETY: `acc` lives on this stack until the call returns, which
-            // is after `access_kthread()` has returned; this task does not
-            // touch it meanwhile.
-            bindings::GUESTGATE_PFN_CTX_KTHREAD => kernel::error::to_result(unsafe {
-                bindings::guestgate_pfn_run_kthread(Some(access_kthread), data)
+            bindings::GUESTGATE_PFN_CTX_TASK => acc.run(|a| {
+                a.run_once();
+                Ok(())
             })?,
-            // SAFETY: As above, for `access_hrtimer()`.
-            bindings::GUESTGATE_PFN_CTX_HRTIMER => unsafe {
-                bindings::guestgate_pfn_run_hrtimer(Some(access_hrtimer), data)
-            },
+            bindings::GUESTGATE_PFN_CTX_KTHREAD => acc.run(|a| {
+                let data = core::ptr::from_mut(a).cast::<c_void>();
+                // SAFETY: `*a` outlives the call, which returns after
+                // `access_kthread()` has returned; this task does not touch
+                // it meanwhile.
+                kernel::error::to_result(unsafe {
+                    bindings::guestgate_pfn_run_kthread(Some(access_kthread), data)
+                })
+            })?,
+            bindings::GUESTGATE_PFN_CTX_HRTIMER => {
+                let data = core::ptr::from_mut(&mut acc).cast::<c_void>();
+                // SAFETY: As above, for `access_hrtimer()`.
+                unsafe { bindings::guestgate_pfn_run_hrtimer(Some(access_hrtimer), data) }
+            }
             _ => return Err(EINVAL),
         }
         acc.result?;

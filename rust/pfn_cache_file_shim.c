@@ -65,8 +65,7 @@ int guestgate_pfn_run_kthread(void (*fn)(void *data), void *data)
 	wake_up_process(task);
 	wait_for_completion(&run.done);
 	/* Reaps the thread: its function has returned or is returning. */
-	kthread_stop(task);
-	put_task_struct(task);
+	kthread_stop_put(task);
 	if (run.mm)
 		mmput(run.mm);
 	return 0;

@@ -133,15 +133,17 @@ struct guestgate_pfn_handle {
  * @flags: GUESTGATE_PFN_ACCESS_*
  * @len: bytes to access, 1 to GUESTGATE_PFN_ACCESS_MAX
  * @offset: from the cache's address; @offset + @len must be within the
- *          cache's page
+ *          length of the cache's activation
  * @pfn: out: the page frame number the access used
  * @data: in for a write, out for a read: @len bytes
  *
- * A task or kthread access that finds the cache invalid refreshes it and
- * tries again, unless GUESTGATE_PFN_ACCESS_NOREFRESH. The kthread runs with
- * the caller's mm (kthread_use_mm()); a refresh from an mm other than the
- * cache's fails with EFAULT. The hrtimer never refreshes: EAGAIN if the
- * cache is invalid, EBUSY if its lock is taken for writing.
+ * A task or kthread access that finds the cache invalid has the calling
+ * task refresh it and tries again, unless GUESTGATE_PFN_ACCESS_NOREFRESH.
+ * The kthread runs with the caller's mm (kthread_use_mm()) but never
+ * refreshes itself: a fault there could wait for ever (on a userfaultfd)
+ * and the calling task waits for the kthread. A refresh from an mm other
+ * than the cache's fails with EFAULT. The hrtimer never refreshes: EAGAIN
+ * if the cache is invalid, EBUSY if its lock is taken for writing.
  */
 struct guestgate_pfn_access {
 	__u32 handle;
@@ -174,9 +176,11 @@ struct guestgate_pfn_stats {
 };
 
 /*
- * Replace the memslot table of the file. EINVAL for too many slots, a bad
- * slot (unaligned, wrapping), EEXIST for overlapping slots: the table is
- * then empty. Every change invalidates the caches created by gpa.
+ * Replace the memslot table of the file, in one change: a refresh resolves
+ * through the old table or the new one. EINVAL for too many slots, a bad
+ * slot (unaligned, wrapping), EEXIST for overlapping slots, EFAULT for a bad
+ * @slots: the table is then unchanged. Every change invalidates the caches
+ * created by gpa.
  */
 #define GUESTGATE_IOCTL_PFN_SET_MEMSLOTS \
 	_IOW(GUESTGATE_IOC_MAGIC, 0x10, struct guestgate_pfn_memslots)
@@ -190,7 +194,11 @@ struct guestgate_pfn_stats {
 /* Activate an existing cache on another address; errors as CREATE. */
 #define GUESTGATE_IOCTL_PFN_ACTIVATE \
 	_IOW(GUESTGATE_IOC_MAGIC, 0x12, struct guestgate_pfn_create)
-/* Access through a cache. EPERM for a write through a read-only cache. */
+/*
+ * Access through a cache. EPERM for a write through a read-only cache,
+ * EINVAL beyond the length of the activation, ENOENT for an unknown handle
+ * (as every ioctl that takes one).
+ */
 #define GUESTGATE_IOCTL_PFN_ACCESS \
 	_IOWR(GUESTGATE_IOC_MAGIC, 0x13, struct guestgate_pfn_access)
 /* Refresh a cache. EFAULT as CREATE, EINVAL if deactivated. */

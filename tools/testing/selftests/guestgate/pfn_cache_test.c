@@ -358,8 +358,9 @@ TEST_F(pfn, fork_cow)
 }
 
 /*
- * A process that inherited the file but not the mm: neither its task nor
- * its kthread (which uses its mm) may refresh; the owner still can.
+ * A process that inherited the file but not the mm may not refresh, for its
+ * own access or its kthread's (the task refreshes for the kthread); the
+ * owner still can.
  */
 TEST_F(pfn, foreign_mm_cannot_refresh)
 {
@@ -593,7 +594,7 @@ TEST_F(pfn, thp_collapse)
 	ASSERT_EQ(-EAGAIN, gpc_access(self->fd, h, 0,
 				      GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val,
 				      4, NULL));
-	ASSERT_EQ(0, gpc_write32(self->fd, h, GUESTGATE_PFN_CTX_HRTIMER, 0,
+	ASSERT_EQ(0, gpc_write32(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD, 0,
 				 0x5eed1007));
 	EXPECT_EQ(0x5eed1007U, *(uint32_t *)p);
 	ASSERT_EQ(0, gpc_access(self->fd, h, 0, 0, 0, &val, 4, &pfn2));
@@ -610,6 +611,7 @@ TEST_F(pfn, memslot_generation)
 	};
 	const uint64_t gpa = (0x101ULL << 12) + 8;
 	struct guestgate_pfn_memslots m = { .nslots = 1, .pad = 1 };
+	char big[64];
 	char *other = self->mem + 2 * PAGE;
 	uint64_t pfn;
 	uint32_t val;
@@ -634,10 +636,11 @@ TEST_F(pfn, memslot_generation)
 	EXPECT_EQ(0xbbbb0002U, val);
 	if (pagemap_pfn(other + PAGE) > 0)
 		EXPECT_EQ((uint64_t)pagemap_pfn(other + PAGE), pfn);
-	/* Bad tables: the table is then empty. */
+	/* Bad tables leave the table as it was: the cache stays valid. */
 	slots[1] = slots[0];
 	EXPECT_EQ(-EEXIST, set_memslots(self->fd, slots, 2));
-	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, h));
+	EXPECT_EQ(0, gpc_read32(self->fd, h, 0, GUESTGATE_PFN_ACCESS_NOREFRESH,
+				0, &val));
 	slots[1].base_gfn = 0x200;
 	slots[1].uhva = (uintptr_t)self->mem + 1;
 	EXPECT_EQ(-EINVAL, set_memslots(self->fd, slots, 2));
@@ -647,14 +650,29 @@ TEST_F(pfn, memslot_generation)
 	m.slots = (uintptr_t)slots;
 	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_IOCTL_PFN_SET_MEMSLOTS, &m));
 	EXPECT_EQ(EINVAL, errno);
-	/* Back: the refresh resolves again. */
+	EXPECT_EQ(0, gpc_read32(self->fd, h, 0, GUESTGATE_PFN_ACCESS_NOREFRESH,
+				0, &val));
+	/* The same table again is a change: the refresh resolves again. */
 	ASSERT_EQ(0, set_memslots(self->fd, slots, 1));
+	EXPECT_EQ(-EAGAIN, gpc_read32(self->fd, h, 0,
+				      GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val));
 	ASSERT_EQ(0, gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD, 0, 0,
 				&val));
 	EXPECT_EQ(0xbbbb0002U, val);
 	/* No slots: the cache's address is gone. */
 	ASSERT_EQ(0, set_memslots(self->fd, NULL, 0));
 	EXPECT_EQ(-EFAULT, gpc_read32(self->fd, h, 0, 0, 0, &val));
+	/*
+	 * A cache moved from an address at 0xff0 in its page to a gpa at 0
+	 * in its page, with no slot: the access of 64 bytes is checked at
+	 * the gpa's offset, and fails to refresh (EFAULT), not to fit (EINVAL).
+	 */
+	h = gpc_create(self->fd, (uintptr_t)self->mem + 0xff0, 16, 0);
+	ASSERT_LT(0, h);
+	EXPECT_EQ(-EFAULT, gpc_activate(self->fd, h, 0x101ULL << 12, 64,
+					GUESTGATE_PFN_GPA));
+	EXPECT_EQ(-EFAULT, gpc_access(self->fd, h, 0, 0, 0, big, sizeof(big),
+				      NULL));
 }
 
 /* Every errno of the UAPI. */
@@ -679,6 +697,23 @@ TEST_F(pfn, errnos)
 	EXPECT_EQ(-EINVAL, gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_HRTIMER,
 				      0, 6, &val));
 	EXPECT_EQ(-EINVAL, gpc_read32(self->fd, h, 0, 0, PAGE, &val));
+	/* Beyond the length of the activation (in the page): EINVAL. */
+	r = gpc_create(self->fd, (uintptr_t)self->mem, 8, 0);
+	ASSERT_LT(0, r);
+	EXPECT_EQ(-EINVAL, gpc_read32(self->fd, r, 0, 0, 6, &val));
+	EXPECT_EQ(0, gpc_read32(self->fd, r, 0, 0, 4, &val));
+	/*
+	 * A failed activation keeps its address and length together: the
+	 * refresh uses the new length with the new address (EFAULT: still
+	 * unmapped), not the old 4096 with the new offset (EINVAL).
+	 */
+	i = gpc_create(self->fd, (uintptr_t)self->mem, PAGE, 0);
+	ASSERT_LT(0, i);
+	EXPECT_EQ(-EFAULT, gpc_activate(self->fd, i, (uintptr_t)gone + 0x800,
+					16, 0));
+	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, i));
+	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DESTROY, i));
+	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DESTROY, r));
 	/* Bad flags, sizes, contexts. */
 	EXPECT_EQ(-EINVAL, gpc_create(self->fd, (uintptr_t)self->mem, 4, 4));
 	EXPECT_EQ(-EINVAL, gpc_create(self->fd, (uintptr_t)self->mem, 0, 0));
