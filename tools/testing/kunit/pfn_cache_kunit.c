@@ -11,6 +11,7 @@
 #include <linux/completion.h>
 #include <linux/err.h>
 #include <linux/guestgate.h>
+#include <linux/highmem.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -440,7 +441,8 @@ static void guestgate_gpc_hardirq_reader(struct kunit *test)
 {
 	unsigned long uhva = gg_map(test, 1, PROT_READ | PROT_WRITE);
 	struct gg_irq_reader r = { };
-	u64 user = 0;
+	struct page *old;
+	u64 user = 0, *p;
 
 	r.gpc = gg_init(test, GUESTGATE_GPC_WRITABLE);
 	KUNIT_ASSERT_EQ(test, guestgate_gpc_activate_hva(r.gpc, uhva, 8), 0);
@@ -450,10 +452,22 @@ static void guestgate_gpc_hardirq_reader(struct kunit *test)
 					     sizeof(user)), 0);
 	KUNIT_EXPECT_EQ(test, user, 0xfeed);
 
-	/* Invalidated: the hardirq reader sees it and writes nothing. */
+	/*
+	 * Invalidated: the hardirq reader sees it and writes nothing, neither
+	 * to the new page nor to the old one (pinned by the test, cleared
+	 * after the zap, checked after the read).
+	 */
+	KUNIT_ASSERT_EQ(test, pin_user_pages_fast(uhva, 1, FOLL_WRITE, &old), 1);
 	gg_zap(test, uhva, PAGE_SIZE);
+	p = kmap_local_page(old);
+	WRITE_ONCE(*p, 0);
+	kunmap_local(p);
 	gg_irq_read(test, &r);
 	KUNIT_EXPECT_FALSE(test, r.valid);
+	p = kmap_local_page(old);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(*p), 0);
+	kunmap_local(p);
+	unpin_user_page(old);
 	KUNIT_EXPECT_EQ(test, copy_from_user(&user, (void __user *)uhva,
 					     sizeof(user)), 0);
 	KUNIT_EXPECT_EQ(test, user, 0);
