@@ -62,7 +62,7 @@ use core::{
     mem::ManuallyDrop,
     ptr::{self, NonNull},
     sync::atomic::{
-        AtomicBool, AtomicU64,
+        AtomicU32, AtomicU64,
         Ordering::{Acquire, Relaxed, Release},
     },
 };
@@ -86,7 +86,7 @@ static INVALIDATIONS: AtomicU64 = AtomicU64::new(0);
 static RETRIES: AtomicU64 = AtomicU64::new(0);
 static MEMSLOT_CHANGES: AtomicU64 = AtomicU64::new(0);
 /// Fault injection for the tests, see [`guestgate_rs_gpc_break_refresh`].
-static BREAK_REFRESH: AtomicBool = AtomicBool::new(false);
+static BREAK_REFRESH: AtomicU32 = AtomicU32::new(bindings::GUESTGATE_GPC_REFRESH_NORMAL);
 
 /// Whether `[addr, addr + len)` stays within the page of `addr`. `len`
 /// comes from callers unchecked: a huge one must not wrap the sum.
@@ -589,8 +589,13 @@ impl PfnCache {
             // Put after the write lock is dropped (declared before it).
             let _page = PageRef(page);
             // Compiled out without KUnit: nothing can set it there.
-            let broken = cfg!(CONFIG_KUNIT) && BREAK_REFRESH.load(Relaxed);
-            if broken {
+            let mode = if cfg!(CONFIG_KUNIT) {
+                BREAK_REFRESH.load(Relaxed)
+            } else {
+                bindings::GUESTGATE_GPC_REFRESH_NORMAL
+            };
+            let broken = mode == bindings::GUESTGATE_GPC_REFRESH_BROKEN;
+            if mode != bindings::GUESTGATE_GPC_REFRESH_NORMAL {
                 // SAFETY: FFI call; process context, no lock but the
                 // refresh mutex held.
                 unsafe { bindings::guestgate_gpc_break_delay() };
@@ -1178,17 +1183,19 @@ mod c_api {
     );
 }
 
-/// While `broken`, refresh publishes what it looked up without checking
-/// the notifier's sequence, after a sleep that lets invalidations run in
-/// between: the race stress shows that the stale writes this allows are
-/// seen. Test only (`guestgate_stress.ko`), exported with `CONFIG_KUNIT`.
+/// The refresh of every cache from now on (`enum
+/// guestgate_gpc_refresh_mode`): widened, it sleeps between the lookup and
+/// the publication, so that invalidations land there and the sequence check
+/// must catch them; broken, it also skips the check, and the race stress
+/// shows that the stale writes this allows are seen. Test only
+/// (`guestgate_stress.ko`), exported with `CONFIG_KUNIT`.
 #[no_mangle]
-extern "C" fn guestgate_rs_gpc_break_refresh(broken: bool) {
-    BREAK_REFRESH.store(broken, Relaxed);
+extern "C" fn guestgate_rs_gpc_break_refresh(mode: c_uint) {
+    BREAK_REFRESH.store(mode, Relaxed);
 }
 
 bindings::c_prototype!(guestgate_rs_gpc_invalidate: unsafe extern "C" fn(*mut Fields));
-bindings::c_prototype!(guestgate_rs_gpc_break_refresh: unsafe extern "C" fn(bool));
+bindings::c_prototype!(guestgate_rs_gpc_break_refresh: unsafe extern "C" fn(c_uint));
 bindings::c_prototype!(
     guestgate_rs_gpc_global_stats: unsafe extern "C" fn(*mut bindings::guestgate_gpc_global_stats)
 );

@@ -197,14 +197,22 @@ bool guestgate_gpc_read_retry(struct guestgate_gpc *gpc, unsigned long seq);
 int guestgate_gpc_get_page(unsigned long uhva, bool write, struct page **pagep,
 			   u64 *pfn, void **khva);
 void guestgate_gpc_put_page(struct page *page);
-/* Sleeps about a millisecond: the window of the broken refresh. */
+/* Sleeps about a millisecond: the widened window of the test refreshes. */
 void guestgate_gpc_break_delay(void);
 /*
- * Fault injection for the tests: while @broken, refresh skips its sequence
- * check and sleeps before publishing (the stale writes that the check
- * prevents must be seen). Exported only with CONFIG_KUNIT.
+ * Fault injection for the tests, exported only with CONFIG_KUNIT:
+ * GUESTGATE_GPC_REFRESH_WIDENED sleeps between the page lookup and the
+ * publication (a window that invalidations land in: the sequence check
+ * must catch them); GUESTGATE_GPC_REFRESH_BROKEN sleeps and skips the
+ * sequence check (the stale writes the check prevents must be seen).
  */
-void guestgate_rs_gpc_break_refresh(bool broken);
+enum guestgate_gpc_refresh_mode {
+	GUESTGATE_GPC_REFRESH_NORMAL,
+	GUESTGATE_GPC_REFRESH_WIDENED,
+	GUESTGATE_GPC_REFRESH_BROKEN,
+};
+
+void guestgate_rs_gpc_break_refresh(unsigned int mode);
 /* debugfs guestgate/pfn_cache, while the device is registered */
 void guestgate_gpc_debugfs_register(void);
 void guestgate_gpc_debugfs_unregister(void);

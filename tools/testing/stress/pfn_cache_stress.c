@@ -5,13 +5,14 @@
  * guestgate_stress/pfn_cache drives the race stress of
  * selftests/guestgate/pfn_cache_stress_test.c. The test writes commands:
  *
- *   "start UHVA BROKEN"  create a writable cache on the page at UHVA of the
+ *   "start UHVA MODE"    create a writable cache on the page at UHVA of the
  *                        writer's mm and start two writers through it: an
  *                        hrtimer (hardirq; irqsave and trylock readers,
  *                        never refreshes) and a kthread (kthread_use_mm()
  *                        on the test's mm; refreshes when the check fails).
- *                        BROKEN 1 runs with the broken refresh of
- *                        guestgate_rs_gpc_break_refresh().
+ *                        MODE is the refresh of every cache meanwhile
+ *                        (enum guestgate_gpc_refresh_mode): 0 normal,
+ *                        1 widened, 2 broken (CONFIG_KUNIT only).
  *   "pin"                pin the page now mapped at UHVA (before a zap),
  *                        and count it live if the cache is valid on it
  *                        (-ENOSPC once the broken run's graveyard is full)
@@ -98,6 +99,7 @@ struct gg_pfn_zap {
  * @gpc: the cache, on @uhva of @mm
  * @mm: the test's mm, with a reference on its users
  * @uhva: the page the test zaps and remaps
+ * @mode: the refresh of the run (enum guestgate_gpc_refresh_mode)
  * @broken: the run uses the broken refresh
  * @kthread: the refreshing writer
  * @timer: the hardirq writer
@@ -124,6 +126,7 @@ struct gg_pfn_stress {
 	struct guestgate_gpc *gpc;
 	struct mm_struct *mm;
 	unsigned long uhva;
+	unsigned int mode;
 	bool broken;
 	struct task_struct *kthread;
 	struct hrtimer timer;
@@ -150,7 +153,7 @@ struct gg_pfn_stress {
 /* What the last run showed, for reading. */
 struct gg_pfn_result {
 	int ret;
-	bool broken;
+	unsigned int mode;
 	unsigned int msecs;
 	u64 writes[GG_PFN_NR_CTX];
 	u64 invalid[GG_PFN_NR_CTX];
@@ -343,13 +346,13 @@ static void gg_pfn_stop(struct gg_pfn_stress *st)
 	kthread_stop(st->kthread);
 	guestgate_gpc_stats(st->gpc, &r->stats);
 	guestgate_gpc_destroy(st->gpc);
-	if (IS_ENABLED(CONFIG_KUNIT) && st->broken)
-		guestgate_rs_gpc_break_refresh(false);
+	if (IS_ENABLED(CONFIG_KUNIT) && st->mode)
+		guestgate_rs_gpc_break_refresh(GUESTGATE_GPC_REFRESH_NORMAL);
 	for (i = 0; i < GG_PFN_QUARANTINE; i++)
 		if (st->zap[i].page)
 			gg_pfn_judge(st, &st->zap[i]);
 	r->ret = 0;
-	r->broken = st->broken;
+	r->mode = st->mode;
 	r->msecs = jiffies_to_msecs(jiffies - st->start);
 	for (i = 0; i < GG_PFN_NR_CTX; i++) {
 		r->writes[i] = atomic64_read(&st->writes[i]);
@@ -365,15 +368,18 @@ static void gg_pfn_stop(struct gg_pfn_stress *st)
 	gg_pfn_free(st);
 }
 
-static int gg_pfn_start(struct file *owner, unsigned long uhva, bool broken)
+static int gg_pfn_start(struct file *owner, unsigned long uhva,
+			unsigned int mode)
 {
 	struct gg_pfn_stress *st;
 	int ret;
 
 	if (!PAGE_ALIGNED(uhva))
 		return -EINVAL;
-	/* The broken refresh is there with CONFIG_KUNIT only. */
-	if (broken && !IS_ENABLED(CONFIG_KUNIT))
+	if (mode > GUESTGATE_GPC_REFRESH_BROKEN)
+		return -EINVAL;
+	/* The test refreshes are there with CONFIG_KUNIT only. */
+	if (mode && !IS_ENABLED(CONFIG_KUNIT))
 		return -EOPNOTSUPP;
 	st = kzalloc(sizeof(*st), GFP_KERNEL);
 	if (!st)
@@ -388,7 +394,8 @@ static int gg_pfn_start(struct file *owner, unsigned long uhva, bool broken)
 	mmget(current->mm);
 	st->mm = current->mm;
 	st->uhva = uhva;
-	st->broken = broken;
+	st->mode = mode;
+	st->broken = mode == GUESTGATE_GPC_REFRESH_BROKEN;
 	st->owner = owner;
 	ret = guestgate_gpc_init(&st->gpc, GUESTGATE_GPC_WRITABLE);
 	if (ret)
@@ -401,8 +408,8 @@ static int gg_pfn_start(struct file *owner, unsigned long uhva, bool broken)
 		ret = PTR_ERR(st->kthread);
 		goto out_gpc;
 	}
-	if (IS_ENABLED(CONFIG_KUNIT) && broken)
-		guestgate_rs_gpc_break_refresh(true);
+	if (IS_ENABLED(CONFIG_KUNIT) && mode)
+		guestgate_rs_gpc_break_refresh(mode);
 	st->start = jiffies;
 	hrtimer_init(&st->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	st->timer.function = gg_pfn_timer_fn;
@@ -423,14 +430,14 @@ static int gg_pfn_command(struct file *file, char *buf)
 {
 	char *cmd = strsep(&buf, " ");
 	unsigned long uhva;
-	unsigned int broken;
+	unsigned int mode;
 
 	if (!strcmp(cmd, "start")) {
 		if (gg_pfn_run)
 			return -EBUSY;
-		if (!buf || sscanf(buf, "%lx %u", &uhva, &broken) != 2)
+		if (!buf || sscanf(buf, "%lx %u", &uhva, &mode) != 2)
 			return -EINVAL;
-		return gg_pfn_start(file, uhva, broken);
+		return gg_pfn_start(file, uhva, mode);
 	}
 	if (!gg_pfn_run)
 		return -ENOENT;
@@ -472,7 +479,7 @@ static int gg_pfn_show(struct seq_file *m, void *unused)
 	mutex_lock(&gg_pfn_lock);
 	seq_printf(m, "ret: %d\n", r->ret);
 	if (!r->ret) {
-		seq_printf(m, "broken: %d\n", r->broken);
+		seq_printf(m, "mode: %u\n", r->mode);
 		seq_printf(m, "msecs: %u\n", r->msecs);
 		seq_printf(m, "writes_timer: %llu\n", r->writes[GG_PFN_TIMER]);
 		seq_printf(m, "writes_kthread: %llu\n", r->writes[GG_PFN_KTHREAD]);

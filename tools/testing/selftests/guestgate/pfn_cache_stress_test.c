@@ -14,8 +14,12 @@
  * While the page is read-only, the flipping thread checks on the mapping
  * itself that the kernel's slots do not change.
  *
- * The correct cache must show no violation; the broken refresh
- * (guestgate_rs_gpc_break_refresh(): no sequence check) must show some.
+ * The correct cache must show no violation, also with its refresh widened
+ * (guestgate_rs_gpc_break_refresh(): a sleep between the page lookup and
+ * the publication, where invalidations land: the sequence check must throw
+ * those lookups away, so retries are counted); the broken refresh (the same
+ * sleep, no sequence check) must show violations. The two differ only in
+ * the check.
  *
  * Needs guestgate.ko and guestgate_stress.ko loaded, debugfs and root.
  */
@@ -37,6 +41,10 @@
 #define STRESS_FILE	"/sys/kernel/debug/guestgate_stress/pfn_cache"
 #define STRESS_SECONDS	10
 #define BROKEN_SECONDS	5
+/* The refresh modes of the module (enum guestgate_gpc_refresh_mode). */
+#define REFRESH_NORMAL	0
+#define REFRESH_WIDENED	1
+#define REFRESH_BROKEN	2
 #define PAGE		4096
 
 /* The module's slots at the start of the page: timer, kthread. */
@@ -145,7 +153,7 @@ struct result {
  * One run; false if it could not start (the test is then skipped, or has
  * failed an assertion).
  */
-static bool run(struct __test_metadata *_metadata, int broken,
+static bool run(struct __test_metadata *_metadata, int mode,
 		int seconds, struct stress *s, struct result *r)
 {
 	struct worker w[NR_OPS];
@@ -164,7 +172,7 @@ static bool run(struct __test_metadata *_metadata, int broken,
 	ASSERT_NE(MAP_FAILED, s->page);
 	s->page[0] = 0;
 	snprintf(cmd, sizeof(cmd), "start %lx %d", (unsigned long)s->page,
-		 broken);
+		 mode);
 	ASSERT_EQ(0, command(s, cmd));
 	for (i = 0; i < NR_OPS; i++) {
 		w[i].s = s;
@@ -193,8 +201,9 @@ static bool run(struct __test_metadata *_metadata, int broken,
 	r->violations = debugfs_counter(STRESS_FILE, "violations");
 	r->invalidations = debugfs_counter(STRESS_FILE, "invalidations");
 	r->retries = debugfs_counter(STRESS_FILE, "retries");
-	ksft_print_msg("%s refresh, %lld ms\n", broken ? "broken" : "correct",
-		       r->msecs);
+	ksft_print_msg("%s refresh, %lld ms\n",
+		       mode == REFRESH_BROKEN ? "broken" :
+		       mode == REFRESH_WIDENED ? "widened" : "correct", r->msecs);
 	ksft_print_msg("writes: timer %lld, kthread %lld\n", r->writes_timer,
 		       r->writes_kthread);
 	ksft_print_msg("timer: skipped invalid %lld, trylock busy %lld\n",
@@ -230,7 +239,7 @@ TEST(race_stress)
 	struct stress s;
 	struct result r;
 
-	if (!run(_metadata, 0, STRESS_SECONDS, &s, &r))
+	if (!run(_metadata, REFRESH_NORMAL, STRESS_SECONDS, &s, &r))
 		return;
 	/*
 	 * The writers wrote through the pages being zapped: most zaps hit a
@@ -242,13 +251,33 @@ TEST(race_stress)
 	EXPECT_EQ(0LL, s.ro_violations);
 }
 
-/* The broken refresh publishes zapped pages: the same checks see it. */
+/*
+ * The refresh widened by a sleep between its lookup and its publication:
+ * invalidations land in the window, the sequence check throws those
+ * lookups away (retries), and still no violation.
+ */
+TEST(race_stress_widened_refresh)
+{
+	struct stress s;
+	struct result r;
+
+	if (!run(_metadata, REFRESH_WIDENED, BROKEN_SECONDS, &s, &r))
+		return;
+	EXPECT_GT(r.retries, 0);
+	EXPECT_EQ(0, r.violations);
+	EXPECT_EQ(0LL, s.ro_violations);
+}
+
+/*
+ * The broken refresh (the same window, no sequence check) publishes zapped
+ * pages: the same checks see it.
+ */
 TEST(broken_refresh_is_caught)
 {
 	struct stress s;
 	struct result r;
 
-	if (!run(_metadata, 1, BROKEN_SECONDS, &s, &r))
+	if (!run(_metadata, REFRESH_BROKEN, BROKEN_SECONDS, &s, &r))
 		return;
 	EXPECT_GT(r.violations + s.ro_violations, 0LL);
 }
