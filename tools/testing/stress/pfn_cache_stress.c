@@ -38,14 +38,18 @@
  * reused but changes nothing of the mapping, the notifier or the cache.
  * At "zapped" the slots of P are copied; P stays pinned, in quarantine,
  * for GG_PFN_QUARANTINE_MS and two more zaps (or until its slot of the
- * ring is needed again), and is then compared with the copy: any difference, or a number above the counter at the zap,
- * is a write that landed after the invalidation (a violation). The user
- * side checks the read-only window of its mprotect() flips the same way
- * on the mapping itself. The broken run keeps every page pinned until the
- * writers stopped (its stale writes must not corrupt freed memory).
+ * ring is needed again), and is then compared with the copy: any
+ * difference, or a number above the counter at the zap, is a write that
+ * landed after the invalidation (a violation). The user side checks the
+ * read-only window of its mprotect() flips the same way on the mapping
+ * itself. The broken run keeps every page pinned until the writers stopped
+ * (its stale writes must not corrupt freed memory).
  *
- * "live" zaps, of a page the cache was valid on when it was pinned, show
- * that the writers really wrote through the pages being zapped.
+ * Every other "pin" waits (up to GG_PFN_LIVE_WAIT_US) for the kthread to
+ * have made the cache valid on the pinned page, so that the zap races with
+ * writers that really write through that page; the others zap at once, and
+ * often race with the kthread's refresh instead. Zaps of a page the cache
+ * was valid on are counted "live".
  *
  * guestgate_stress/pfn_cache_bench: written "UHVA", creates a cache on the
  * page at UHVA of the writer's mm for this open file; read, times the fast
@@ -84,6 +88,7 @@ enum gg_pfn_ctx { GG_PFN_TIMER, GG_PFN_KTHREAD, GG_PFN_NR_CTX };
 /* Pages the broken run may keep pinned. */
 #define GG_PFN_GRAVEYARD	16384
 #define GG_PFN_REPORTS		3
+#define GG_PFN_LIVE_WAIT_US	5000
 
 /* A zapped page, pinned, and its slots when the zap had returned. */
 struct gg_pfn_zap {
@@ -265,7 +270,9 @@ static void gg_pfn_judge(struct gg_pfn_stress *st, struct gg_pfn_zap *z)
 
 static int gg_pfn_pin(struct gg_pfn_stress *st)
 {
+	unsigned int waited, wait;
 	struct page *page;
+	bool live;
 	int ret;
 
 	if (st->pending)
@@ -280,11 +287,18 @@ static int gg_pfn_pin(struct gg_pfn_stress *st)
 	if (ret != 1)
 		return -EFAULT;
 	st->pending = page;
-	guestgate_gpc_read_lock(st->gpc);
-	if (guestgate_gpc_check(st->gpc, GG_PFN_LEN) &&
-	    guestgate_gpc_pfn(st->gpc) == page_to_pfn(page))
-		st->live++;
-	guestgate_gpc_read_unlock(st->gpc);
+	wait = st->zaps % 2 ? 0 : GG_PFN_LIVE_WAIT_US;
+	for (waited = 0;; waited += 100) {
+		guestgate_gpc_read_lock(st->gpc);
+		live = guestgate_gpc_check(st->gpc, GG_PFN_LEN) &&
+		       guestgate_gpc_pfn(st->gpc) == page_to_pfn(page);
+		guestgate_gpc_read_unlock(st->gpc);
+		if (live)
+			st->live++;
+		if (live || waited >= wait)
+			break;
+		usleep_range(100, 150);
+	}
 	return 0;
 }
 

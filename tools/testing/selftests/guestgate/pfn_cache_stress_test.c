@@ -210,7 +210,7 @@ static bool run(struct __test_metadata *_metadata, int mode,
 		       r->invalid_timer, r->busy_timer);
 	ksft_print_msg("kthread refreshes: %lld, failed %lld\n",
 		       r->kthread_refreshes, r->refresh_errors);
-	ksft_print_msg("zaps: madvise %lld, remap %lld; pinned %lld (cache valid on %lld), checked %lld\n",
+	ksft_print_msg("zaps: madvise %lld, remap %lld; pinned %lld, live %lld, checked %lld\n",
 		       s->ops[OP_MADVISE], s->ops[OP_REMAP], r->zaps, r->live,
 		       r->checked);
 	ksft_print_msg("mprotect flips: %lld, read-only checks %lld\n",
@@ -227,6 +227,7 @@ static bool run(struct __test_metadata *_metadata, int mode,
 	EXPECT_EQ(r->zaps, r->checked);
 	EXPECT_GT(s->ops[OP_MPROTECT], 0LL);
 	EXPECT_GE(r->invalidations, r->zaps);
+	EXPECT_GT(r->live, 0);
 	return true;
 }
 
@@ -242,11 +243,11 @@ TEST(race_stress)
 	if (!run(_metadata, REFRESH_NORMAL, STRESS_SECONDS, &s, &r))
 		return;
 	/*
-	 * The writers wrote through the pages being zapped: most zaps hit a
-	 * page the cache was valid on, and the kthread refreshed after them.
+	 * The writers wrote through the pages being zapped: the module waits
+	 * for the cache to be valid on the page before every other zap (a
+	 * few milliseconds at most), so at least a third of the zaps are live.
 	 */
-	EXPECT_GE(r.live * 2, r.zaps);
-	EXPECT_GE(r.kthread_refreshes * 2, r.live);
+	EXPECT_GE(r.live * 3, r.zaps);
 	EXPECT_EQ(0, r.violations);
 	EXPECT_EQ(0LL, s.ro_violations);
 }
