@@ -336,3 +336,5 @@ EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_pfn_cache_memslots);
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_pfn_cache_guard);
 /* guestgate_rs_gpc_break_refresh(): fault injection for the tests */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_rs_gpc_break_refresh);
+/* guestgate_rs_gpc_bench(): the fast path from a Rust caller */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_rs_gpc_bench);

@@ -213,6 +213,13 @@ enum guestgate_gpc_refresh_mode {
 };
 
 void guestgate_rs_gpc_break_refresh(unsigned int mode);
+/*
+ * Benchmark of the fast path from Rust: @ops times read(4), write_u32(0)
+ * through the guard, drop; the TSC cycles in *@cycles. The cache is valid
+ * and stays so (nothing zaps it meanwhile), or -EAGAIN. Exported only with
+ * CONFIG_KUNIT.
+ */
+int guestgate_rs_gpc_bench(struct guestgate_gpc *gpc, u64 ops, u64 *cycles);
 /* debugfs guestgate/pfn_cache, while the device is registered */
 void guestgate_gpc_debugfs_register(void);
 void guestgate_gpc_debugfs_unregister(void);

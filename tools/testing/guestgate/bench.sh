@@ -110,6 +110,19 @@ pfn_cache_figures()
 			if (target == "yes")
 				printf " (>= 10x %s)", (r >= 10 ? "ok" : "MISSED")
 			printf ", copy_to_user / cache %.2fx\n", v["copy_to_user"] / c
+			u = v["rust_write"]
+			if (u > 0) {
+				printf "  from Rust (read(4), the guard'"'"'s write_u32(), drop) %d:", u
+				printf " gup / Rust %.1fx", v["gup_write"] / u
+				if (target == "yes")
+					printf " (>= 10x %s)", (v["gup_write"] / u >= 10 ? "ok" : "MISSED")
+				printf "\n"
+			}
+			f = v["rwlock_inline"]; if (f == 0) f = 1
+			printf "  floor of an rwlock-protected cache (read_lock, inline check, write,"
+			printf " read_unlock; no call into guestgate) %d: gup / floor %.1fx,", f,
+				v["gup_write"] / f
+			printf " cache / floor %.2fx\n", c / f
 			k = v["check_write"]; if (k == 0) k = 1
 			printf "  of which check + write under one read lock per batch %d:", k
 			printf " read lock + unlock %d; gup / check+write %.1fx\n",
