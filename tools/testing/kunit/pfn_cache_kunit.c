@@ -205,6 +205,7 @@ static void guestgate_gpc_state_machine(struct kunit *test)
 	unsigned long uhva = gg_map(test, 2, PROT_READ | PROT_WRITE);
 	struct guestgate_gpc *gpc = gg_init(test, GUESTGATE_GPC_WRITABLE);
 	struct guestgate_gpc_stats st;
+	u64 invalidations;
 	u64 user = 0;
 
 	/* Inactive. */
@@ -255,10 +256,13 @@ static void guestgate_gpc_state_machine(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, copy_from_user(&user, (void __user *)uhva + PAGE_SIZE,
 					     sizeof(user)), 0);
 	KUNIT_EXPECT_EQ(test, user, 45);
-	/* The old page is no longer watched. */
+	/* The old page is no longer watched: its zap calls nobody. */
 	guestgate_gpc_stats(gpc, &st);
+	invalidations = st.invalidations;
 	gg_zap(test, uhva, PAGE_SIZE);
 	KUNIT_EXPECT_TRUE(test, gg_check(gpc, 8));
+	guestgate_gpc_stats(gpc, &st);
+	KUNIT_EXPECT_EQ(test, st.invalidations, invalidations);
 	guestgate_gpc_destroy(gpc);
 }
 
@@ -341,7 +345,14 @@ static void guestgate_gpc_gpa_generation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, user, 8);
 	KUNIT_EXPECT_EQ(test, gg_pfn(gpc), gg_gup_pfn(b));
 
-	/* The cache keeps the table alive; a deleted slot is -EFAULT. */
+	/* A deleted slot is -EFAULT, and invalidates; back, it resolves. */
+	KUNIT_EXPECT_EQ(test, guestgate_memslots_set(slots, 0, 0, 0, 0), 0);
+	KUNIT_EXPECT_FALSE(test, gg_check(gpc, 8));
+	KUNIT_EXPECT_EQ(test, guestgate_gpc_refresh(gpc, 8), -EFAULT);
+	KUNIT_EXPECT_EQ(test, guestgate_memslots_set(slots, 0, 0x11, 1, b), 0);
+	KUNIT_EXPECT_EQ(test, guestgate_gpc_refresh(gpc, 8), 0);
+
+	/* The cache keeps the table alive. */
 	guestgate_memslots_destroy(slots);
 	KUNIT_EXPECT_TRUE(test, gg_check(gpc, 8));
 	KUNIT_EXPECT_EQ(test, guestgate_gpc_refresh(gpc, 8), 0);
