@@ -24,8 +24,7 @@ test | bench) ;;
 esac
 kdir=$(gg_kdir "$flavor")
 stamp=$kdir/.guestgate-built
-# shellcheck disable=SC2207
-frags=($(gg_kfrags "$flavor"))
+mapfile -t frags < <(gg_kfrags "$flavor")
 
 if [ -f "$stamp" ]; then
 	echo "$kdir"

@@ -72,7 +72,7 @@ gg_kdir()
 
 	key=$( {
 		gg_ksrc_version
-		for frag in $(gg_kfrags "$flavor"); do
+		gg_kfrags "$flavor" | while IFS= read -r frag; do
 			cat "$frag"
 		done
 		echo "$GG_RUST_VERSION $GG_BINDGEN_VERSION recipe=$GG_KERNEL_RECIPE"
