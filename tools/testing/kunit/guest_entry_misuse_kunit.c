@@ -66,11 +66,14 @@ static void guestgate_misuse_irqs_on_guest_enter(struct kunit *test)
 /*
  * Interrupts enabled in the guest window, then state exit: the exit is
  * done with interrupts disabled (lockdep told, RCU watching again), then
- * they are enabled again, lockdep told. An interrupt taken in the window
- * makes RCU watch for itself (irqentry_enter()), as one taken in idle.
+ * they are enabled again, lockdep told. Only on CPUs where the guest
+ * window is no RCU extended quiescent state: where it is one, an interrupt
+ * that lands in the window before the exit is reported by irqentry_enter()
+ * ("Illegal rcu_irq_enter_check_tick() from extended quiescent state",
+ * seen once in a test run), a bug of the caller that no exit can undo.
  */
 static const struct gg_entry_case gg_irqs_on_guest_exit_case = {
-	.cpus = GG_CPUS_ALL,
+	.cpus = GG_CPUS_NO_EQS,
 	.delta = {
 		.timing_enters = 1,
 		.timing_exits = 1,
