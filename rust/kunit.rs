@@ -66,3 +66,17 @@ macro_rules! kunit_expect {
     };
 }
 pub(crate) use kunit_expect;
+
+/// The TSC, ordered against the loads and stores around it: the clock of
+/// the benchmark loops the test modules run through `CONFIG_KUNIT` exports.
+pub(crate) fn tsc() -> u64 {
+    use core::arch::x86_64::{_mm_lfence, _rdtsc};
+
+    // SAFETY: `lfence` and `rdtsc` have no memory effects; x86-64 has both.
+    unsafe {
+        _mm_lfence();
+        let t = _rdtsc();
+        _mm_lfence();
+        t
+    }
+}

@@ -377,10 +377,8 @@ impl Drop for Bridge {
 #[cfg(CONFIG_KUNIT)]
 mod bench {
     use super::*;
-    use core::{
-        arch::x86_64::{_mm_lfence, _rdtsc},
-        hint::black_box,
-    };
+    use crate::kunit::tsc;
+    use core::hint::black_box;
 
     extern "C" fn ip() -> c_ulong {
         0
@@ -396,16 +394,6 @@ mod bench {
 
     /// The set the pre-static-call scheme reads, as perf read `perf_guest_cbs`.
     static PTR: AtomicPtr<Callbacks> = AtomicPtr::new(ptr::null_mut());
-
-    fn tsc() -> u64 {
-        // SAFETY: `lfence` and `rdtsc` have no memory effects; x86-64 has both.
-        unsafe {
-            _mm_lfence();
-            let t = _rdtsc();
-            _mm_lfence();
-            t
-        }
-    }
 
     /// Times `calls` dispatches of one scheme and returns the TSC cycles:
     /// 0 nothing registered, 1 registered, 2 direct call, 3 pointer and

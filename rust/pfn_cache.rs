@@ -1230,17 +1230,7 @@ impl Drop for Registration {
 #[cfg(CONFIG_KUNIT)]
 mod bench {
     use super::*;
-    use core::arch::x86_64::{_mm_lfence, _rdtsc};
-
-    fn tsc() -> u64 {
-        // SAFETY: `lfence` and `rdtsc` have no memory effects; x86-64 has both.
-        unsafe {
-            _mm_lfence();
-            let t = _rdtsc();
-            _mm_lfence();
-            t
-        }
-    }
+    use crate::kunit::tsc;
 
     /// `guestgate_rs_gpc_bench()`: see `rust/shim.h`.
     ///
