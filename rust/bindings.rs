@@ -55,9 +55,9 @@ const _: () = {
     assert!(size_of::<guestgate_pfn_stats>() == 48);
 
     assert!(size_of::<guestgate_gpc_stats>() == 40);
-    assert!(size_of::<guestgate_gpc_fields>() == 104);
-    assert!(offset_of!(guestgate_gpc_fields, stats) == 56);
-    assert!(offset_of!(guestgate_gpc_fields, notified) == 99);
+    assert!(size_of::<guestgate_gpc_fields>() == 88);
+    assert!(offset_of!(guestgate_gpc_fields, counters) == 56);
+    assert!(offset_of!(guestgate_gpc_fields, notified) == 83);
     assert!(size_of::<guestgate_gpc_global_stats>() == 56);
 };
 

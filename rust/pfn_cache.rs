@@ -238,8 +238,8 @@ impl Memslots {
     }
 }
 
-/// The counters of a cache kept in its fields (`struct guestgate_gpc_stats`;
-/// hits and misses are per CPU, in the C half).
+/// The counters of a cache kept in its fields (`struct
+/// guestgate_gpc_counters`; hits and misses are per CPU, in the C half).
 #[derive(Clone, Copy)]
 enum Stat {
     Refreshes,
@@ -257,8 +257,8 @@ enum Stat {
 /// - once the cache is made, every field is written only with the write
 ///   lock held, and `active`, `uhva`, `gpa`, `slots`, `notified` and
 ///   `notifier_start` only with the refresh mutex held as well; `writable`
-///   is set at creation and never changes; `stats` are accessed only
-///   atomically (hits and misses are not there: per CPU, in the C half);
+///   is set at creation and never changes; `counters` are accessed only
+///   atomically;
 /// - `slots` is NULL or comes from [`Arc::into_raw`] of an `Arc<Memslots>`
 ///   whose reference the cache owns;
 /// - if `valid`: `active` and `notified` are set, `notifier_start` is the
@@ -399,9 +399,9 @@ impl PfnCache {
         // `u64`s accessed only atomically (type invariant).
         unsafe {
             AtomicU64::from_ptr(match which {
-                Stat::Refreshes => ptr::addr_of_mut!((*f).stats.refreshes),
-                Stat::Invalidations => ptr::addr_of_mut!((*f).stats.invalidations),
-                Stat::Retries => ptr::addr_of_mut!((*f).stats.retries),
+                Stat::Refreshes => ptr::addr_of_mut!((*f).counters.refreshes),
+                Stat::Invalidations => ptr::addr_of_mut!((*f).counters.invalidations),
+                Stat::Retries => ptr::addr_of_mut!((*f).counters.retries),
             })
         }
     }
@@ -924,7 +924,7 @@ unsafe extern "C" fn guestgate_rs_gpc_invalidate(f: *mut Fields) {
         (*f).valid = 0;
         (*f).pfn = 0;
         (*f).khva = ptr::null_mut();
-        AtomicU64::from_ptr(ptr::addr_of_mut!((*f).stats.invalidations)).fetch_add(1, Relaxed);
+        AtomicU64::from_ptr(ptr::addr_of_mut!((*f).counters.invalidations)).fetch_add(1, Relaxed);
     }
     INVALIDATIONS.fetch_add(1, Relaxed);
 }

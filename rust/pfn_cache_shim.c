@@ -31,9 +31,9 @@
 
 /* bindings.rs asserts the same figures for bindgen's view of the structs. */
 static_assert(sizeof(struct guestgate_gpc_stats) == 40);
-static_assert(sizeof(struct guestgate_gpc_fields) == 104);
-static_assert(offsetof(struct guestgate_gpc_fields, stats) == 56);
-static_assert(offsetof(struct guestgate_gpc_fields, notified) == 99);
+static_assert(sizeof(struct guestgate_gpc_fields) == 88);
+static_assert(offsetof(struct guestgate_gpc_fields, counters) == 56);
+static_assert(offsetof(struct guestgate_gpc_fields, notified) == 83);
 static_assert(sizeof(struct guestgate_gpc_global_stats) == 56);
 
 /* The cached page is reached through the direct map (page_address()). */

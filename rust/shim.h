@@ -131,6 +131,18 @@ unsigned long guestgate_entry_warned(void);
 const char *guestgate_entry_misuse_name(unsigned int kind);
 
 /**
+ * struct guestgate_gpc_counters - the counters of a cache kept in its fields
+ * @refreshes: refreshes that made the cache valid
+ * @invalidations: calls of the cache's notifier
+ * @retries: page lookups thrown away because of a racing invalidation
+ */
+struct guestgate_gpc_counters {
+	u64 refreshes;
+	u64 invalidations;
+	u64 retries;
+};
+
+/**
  * struct guestgate_gpc_fields - the state of a pfn cache, kept by pfn_cache.rs
  * @uhva: user address of the access (offset in the page included)
  * @gpa: guest physical address, for a cache activated by gpa
@@ -140,8 +152,8 @@ const char *guestgate_entry_misuse_name(unsigned int kind);
  * @pfn: the cached page frame number
  * @khva: the kernel address of the cached page, or NULL
  * @notifier_start: start of the page the notifier covers
- * @stats: counters, accessed atomically (hits and misses are per CPU, in
- *         struct guestgate_gpc, and unused here)
+ * @counters: counters, accessed atomically (hits and misses are per CPU,
+ *            in struct guestgate_gpc)
  * @active: activated and not deactivated
  * @valid: @pfn and @khva are the page mapped at @uhva
  * @writable: pages are looked up for writing
@@ -157,7 +169,7 @@ struct guestgate_gpc_fields {
 	u64 pfn;
 	void *khva;
 	u64 notifier_start;
-	struct guestgate_gpc_stats stats;
+	struct guestgate_gpc_counters counters;
 	u8 active;
 	u8 valid;
 	u8 writable;
