@@ -13,7 +13,10 @@
 //!   included), check that the cache is valid and access the page before
 //!   they drop it. In Rust the mapping is reachable only through a
 //!   [`ReadGuard`], which exists only once the check passed and drops the
-//!   lock when it goes;
+//!   lock when it goes. C readers use the inline functions of
+//!   `<linux/guestgate.h>`, so the fast path makes no call into guestgate
+//!   between the lock and the unlock (Rust's makes none either: the check
+//!   is inlined here);
 //! - the cache's own interval notifier covers exactly the cached page. It
 //!   runs before the page is unmapped or changed, takes the lock for writing
 //!   and clears `valid`: once it returns, no reader uses the old page;
@@ -46,10 +49,11 @@
 //!
 //! # Locking
 //!
-//! The state of a cache ([`bindings::guestgate_gpc_fields`]) is written only
-//! with the write lock held; the request (`active`, `uhva`, `gpa`, `slots`,
-//! `notified`, `notifier_start`) additionally only with the refresh mutex
-//! held. So the refresh mutex's holder may read the request without the
+//! The state of a cache (what readers see, [`bindings::guestgate_gpc`], and
+//! the rest, [`bindings::guestgate_gpc_fields`]) is written only with the
+//! write lock held; the request (`active`, `uhva`, `gpa`, `slots`,
+//! `slots_generation`, `notified`, `notifier_start`) additionally only with
+//! the refresh mutex held. So the refresh mutex's holder may read the request without the
 //! rwlock, and every other reader holds the rwlock. A refresh never uses
 //! what it read under the rwlock after dropping it: what it publishes is
 //! what it looked up, validated by the notifier's sequence under the write
@@ -75,6 +79,8 @@ use kernel::{
 };
 
 type Fields = bindings::guestgate_gpc_fields;
+type Gpc = bindings::guestgate_gpc;
+type Cache = bindings::guestgate_pfn_cache;
 
 const PAGE_SHIFT: u32 = kernel::page::PAGE_SHIFT as u32;
 
@@ -251,24 +257,27 @@ enum Stat {
 ///
 /// # Invariants
 ///
-/// `gpc` was allocated by `guestgate_gpc_alloc()`, is owned by this value
-/// and freed by its drop. In its fields:
+/// `pc` was allocated by `guestgate_gpc_alloc()`, is owned by this value
+/// and freed by its drop. In its `gpc` and `f`:
 ///
-/// - once the cache is made, every field is written only with the write
-///   lock held, and `active`, `uhva`, `gpa`, `slots`, `notified` and
-///   `notifier_start` only with the refresh mutex held as well; `writable`
-///   is set at creation and never changes; `counters` are accessed only
-///   atomically;
+/// - once the cache is made, every member is written only with the write
+///   lock held, and `active`, `uhva`, `gpa`, `slots`, `slots_generation`,
+///   `notified` and `notifier_start` only with the refresh mutex held as
+///   well; `writable` is set at creation and never changes; `counters` are
+///   accessed only atomically;
 /// - `slots` is NULL or comes from [`Arc::into_raw`] of an `Arc<Memslots>`
-///   whose reference the cache owns;
+///   whose reference the cache owns, and `slots_generation` is the
+///   generation of that table, or the cache's own `generation` if `slots`
+///   is NULL (as `guestgate_gpc_alloc()` sets it);
 /// - if `valid`: `active` and `notified` are set, `notifier_start` is the
 ///   page of `uhva`, and `pfn` and `khva` are the page that was mapped at
 ///   `uhva` when the notifier's sequence was last found unchanged, with no
-///   invalidation of that page since (it would have cleared `valid`). The
-///   page therefore stays allocated and mapped at `khva` while the lock is
-///   held for reading with `valid` set.
+///   invalidation of that page since (it would have cleared `valid`);
+///   `khva` includes `uhva`'s offset in the page. The page therefore stays
+///   allocated and mapped at `khva` while the lock is held for reading with
+///   `valid` set. If not `valid`, `khva` is NULL and `pfn` 0.
 pub(crate) struct PfnCache {
-    gpc: NonNull<bindings::guestgate_gpc>,
+    pc: NonNull<Cache>,
 }
 
 // SAFETY: The cache is not tied to a task: its mm was grabbed, and its
@@ -285,7 +294,7 @@ struct RefreshGuard<'a>(&'a PfnCache, PhantomData<*mut ()>);
 impl Drop for RefreshGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: Locked by `PfnCache::lock_refresh()`, by this task.
-        unsafe { bindings::guestgate_gpc_refresh_unlock(self.0.gpc.as_ptr()) };
+        unsafe { bindings::guestgate_gpc_refresh_unlock(self.0.pc.as_ptr()) };
     }
 }
 
@@ -298,7 +307,12 @@ struct WriteGuard<'a> {
 }
 
 impl WriteGuard<'_> {
-    /// The cache's fields, which this guard may write.
+    /// What the cache's readers see, which this guard may write.
+    fn g(&self) -> *mut Gpc {
+        self.cache.gpc()
+    }
+
+    /// The rest of the cache's state, which this guard may write.
     fn f(&self) -> *mut Fields {
         self.cache.fields()
     }
@@ -307,16 +321,12 @@ impl WriteGuard<'_> {
     fn retry(&self, seq: c_ulong) -> bool {
         // SAFETY: The write lock is held (`self`); the notifier is inserted
         // (the callers took `seq` from it under the refresh mutex).
-        unsafe { bindings::guestgate_gpc_read_retry(self.cache.gpc.as_ptr(), seq) }
+        unsafe { bindings::guestgate_gpc_read_retry(self.cache.pc.as_ptr(), seq) }
     }
 
     fn invalidate(&self) {
-        // SAFETY: The write lock is held: the fields may be written.
-        unsafe {
-            (*self.f()).valid = 0;
-            (*self.f()).pfn = 0;
-            (*self.f()).khva = ptr::null_mut();
-        }
+        // SAFETY: The write lock is held: the state may be written.
+        unsafe { invalidate(self.cache.pc.as_ptr()) };
     }
 }
 
@@ -324,7 +334,7 @@ impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: Locked by `PfnCache::lock_write()` with these flags, on
         // this CPU (the guard is not `Send`).
-        unsafe { bindings::guestgate_gpc_write_unlock(self.cache.gpc.as_ptr(), self.flags) };
+        unsafe { bindings::guestgate_gpc_write_unlock(self.cache.pc.as_ptr(), self.flags) };
     }
 }
 
@@ -344,6 +354,25 @@ enum Unlock {
     Irqrestore(c_ulong),
 }
 
+impl Unlock {
+    /// Drops the read lock of `gpc` and counts the check made under it, a
+    /// hit or a miss.
+    ///
+    /// # Safety
+    ///
+    /// `gpc` is read-locked as `self` says, by this task or on this CPU.
+    unsafe fn release(&self, gpc: *mut Gpc, hit: bool) {
+        match *self {
+            // SAFETY: By the safety requirements.
+            Unlock::Plain => unsafe { bindings::guestgate_gpc_reader_unlock(gpc, hit) },
+            // SAFETY: As above, with these flags, on this CPU.
+            Unlock::Irqrestore(flags) => unsafe {
+                bindings::guestgate_gpc_reader_unlock_irqrestore(gpc, hit, flags)
+            },
+        }
+    }
+}
+
 /// The read lock of a cache that was found valid: the only way to the
 /// cached mapping.
 ///
@@ -354,7 +383,8 @@ enum Unlock {
 /// valid when it was taken: `khva` is the kernel address of the cache's
 /// `uhva`, `len` bytes from it lie in the cached page, and while the guard
 /// lives that page stays allocated and mapped there (the notifier waits for
-/// the lock). `writable` says the page was looked up for writing.
+/// the lock). `writable` says the page was looked up for writing. The
+/// check that made the guard is counted as a hit when it drops.
 pub(crate) struct ReadGuard<'a> {
     cache: &'a PfnCache,
     khva: *mut u8,
@@ -370,25 +400,39 @@ impl PfnCache {
     ///
     /// Process context; may sleep.
     pub(crate) fn new(writable: bool) -> Result<Self> {
-        let mut gpc = ptr::null_mut();
-        // SAFETY: `gpc` is valid for writes.
-        kernel::error::to_result(unsafe { bindings::guestgate_gpc_alloc(&mut gpc) })?;
-        let gpc = NonNull::new(gpc).ok_or(ENOMEM)?;
+        let mut pc = ptr::null_mut();
+        // SAFETY: `pc` is valid for writes.
+        kernel::error::to_result(unsafe { bindings::guestgate_gpc_alloc(&mut pc) })?;
+        let pc = NonNull::new(pc).ok_or(ENOMEM)?;
         // SAFETY: Just allocated, zeroed and not shared yet.
-        unsafe { (*gpc.as_ptr().cast::<Fields>()).writable = u8::from(writable) };
+        unsafe { (*pc.as_ptr()).f.writable = u8::from(writable) };
         CACHES.fetch_add(1, Relaxed);
-        // INVARIANT: allocated above; all fields zero: inactive, invalid,
+        // INVARIANT: allocated above; all members zero: inactive, invalid,
         // no slots, no notifier.
-        Ok(Self { gpc })
+        Ok(Self { pc })
     }
 
-    /// The cache's fields. Access them under the rules of the type
-    /// invariants, through raw places (never as a reference: readers update
+    /// What the cache's readers see. Access it under the rules of the type
+    /// invariants, through raw places (never as a reference: the lock in
+    /// it is taken concurrently).
+    fn gpc(&self) -> *mut Gpc {
+        // SAFETY: `pc` is valid while `self` lives; `addr_of_mut!` takes
+        // the member's place without a reference.
+        unsafe { ptr::addr_of_mut!((*self.pc.as_ptr()).gpc) }
+    }
+
+    /// The `slots_generation` of a cache without a memslot table: its own
+    /// `generation`, which then always compares equal.
+    fn own_generation(&self) -> *const u64 {
+        // SAFETY: As in `gpc()`.
+        unsafe { ptr::addr_of!((*self.gpc()).generation) }
+    }
+
+    /// The rest of the cache's state, as [`Self::gpc`] (readers update
     /// the counters concurrently).
     fn fields(&self) -> *mut Fields {
-        // `struct guestgate_gpc` begins with its fields (static_assert in
-        // the C shim).
-        self.gpc.as_ptr().cast()
+        // SAFETY: As in `gpc()`.
+        unsafe { ptr::addr_of_mut!((*self.pc.as_ptr()).f) }
     }
 
     /// A counter of this cache.
@@ -412,13 +456,13 @@ impl PfnCache {
 
     fn lock_refresh(&self) -> RefreshGuard<'_> {
         // SAFETY: The cache is allocated (type invariant); unlocked on drop.
-        unsafe { bindings::guestgate_gpc_refresh_lock(self.gpc.as_ptr()) };
+        unsafe { bindings::guestgate_gpc_refresh_lock(self.pc.as_ptr()) };
         RefreshGuard(self, PhantomData)
     }
 
     fn lock_write(&self) -> WriteGuard<'_> {
         // SAFETY: The cache is allocated; unlocked on drop.
-        let flags = unsafe { bindings::guestgate_gpc_write_lock(self.gpc.as_ptr()) };
+        let flags = unsafe { bindings::guestgate_gpc_write_lock(self.pc.as_ptr()) };
         WriteGuard {
             cache: self,
             flags,
@@ -430,7 +474,7 @@ impl PfnCache {
     /// `EFAULT` elsewhere).
     pub(crate) fn in_mm(&self) -> bool {
         // SAFETY: The cache is allocated.
-        unsafe { bindings::guestgate_gpc_in_mm(self.gpc.as_ptr()) }
+        unsafe { bindings::guestgate_gpc_in_mm(self.pc.as_ptr()) }
     }
 
     /// Starts caching the page of `uhva`, then refreshes: see
@@ -458,31 +502,37 @@ impl PfnCache {
         if !self.in_mm() {
             return Err(EFAULT);
         }
-        let new_slots = slots.map_or(ptr::null(), |s| {
-            Arc::into_raw(Arc::from(s)).cast::<c_void>()
-        });
+        let new_slots = slots.map_or(ptr::null(), |s| Arc::into_raw(Arc::from(s)));
+        let new_generation = if new_slots.is_null() {
+            self.own_generation()
+        } else {
+            // SAFETY: The reference taken just above keeps the table.
+            unsafe { (*new_slots).generation.as_ptr().cast_const() }
+        };
         let r = self.lock_refresh();
         let old_slots;
         {
             let w = self.lock_write();
-            let f = w.f();
+            let (g, f) = (w.g(), w.f());
             w.invalidate();
             // SAFETY: Both locks are held: the request may be written.
             unsafe {
                 old_slots = (*f).slots;
                 // INVARIANT: `new_slots` is NULL or an `Arc::into_raw()`
-                // whose reference now belongs to the cache.
-                (*f).slots = new_slots;
+                // whose reference now belongs to the cache, and
+                // `new_generation` is its generation.
+                (*f).slots = new_slots.cast();
+                (*g).slots_generation = new_generation;
                 if new_slots.is_null() {
-                    (*f).uhva = addr;
+                    (*g).uhva = addr;
                     (*f).gpa = u64::MAX;
                 } else {
                     (*f).gpa = addr;
                     // Until a refresh resolves it: the offset in the page
                     // (the gpa's), which the checks of a length use.
-                    (*f).uhva = addr & !(PAGE_MASK as u64);
+                    (*g).uhva = addr & !(PAGE_MASK as u64);
                 }
-                (*f).generation = 0;
+                (*g).generation = 0;
                 (*f).active = 1;
             }
         }
@@ -520,7 +570,7 @@ impl PfnCache {
 
     /// The refresh, refresh mutex held (callers: `refresh_locked()`).
     fn do_refresh(&self, len: usize) -> Result {
-        let f = self.fields();
+        let (g, f) = (self.gpc(), self.fields());
         // SAFETY: The refresh mutex is held: the request is stable and may
         // be read without the rwlock (type invariant).
         let (active, slots, gpa, mut uhva, writable, notified, start) = unsafe {
@@ -528,7 +578,7 @@ impl PfnCache {
                 (*f).active != 0,
                 (*f).slots,
                 (*f).gpa,
-                (*f).uhva,
+                (*g).uhva,
                 (*f).writable != 0,
                 (*f).notified != 0,
                 (*f).notifier_start,
@@ -568,7 +618,7 @@ impl PfnCache {
             // SAFETY: The notifier is inserted (above, or before, under
             // this refresh mutex); this may sleep, which process context
             // allows.
-            let seq = unsafe { bindings::guestgate_gpc_read_begin(self.gpc.as_ptr()) };
+            let seq = unsafe { bindings::guestgate_gpc_read_begin(self.pc.as_ptr()) };
             let mut page = ptr::null_mut();
             let mut pfn = 0;
             let mut khva = ptr::null_mut();
@@ -608,15 +658,17 @@ impl PfnCache {
                 RETRIES.fetch_add(1, Relaxed);
                 continue;
             }
+            let off = (uhva & !(PAGE_MASK as u64)) as usize;
             // SAFETY: Both locks are held. INVARIANT: `pfn` and `khva` are
             // the page mapped at `uhva` (now the cache's) as of `seq`, and
             // no invalidation of it ran since; the notifier covers it.
+            // `khva` plus the offset is within the page.
             unsafe {
-                (*f).uhva = uhva;
-                (*f).generation = generation;
+                (*g).uhva = uhva;
+                (*g).generation = generation;
                 (*f).pfn = pfn;
-                (*f).khva = khva;
-                (*f).valid = 1;
+                (*g).khva = khva.cast::<u8>().wrapping_add(off).cast();
+                (*g).valid = true;
             }
             drop(w);
             self.count(Stat::Refreshes);
@@ -636,11 +688,11 @@ impl PfnCache {
         }
         if notified {
             // SAFETY: Inserted, refresh mutex held, write lock not held.
-            unsafe { bindings::guestgate_gpc_notifier_remove(self.gpc.as_ptr()) };
+            unsafe { bindings::guestgate_gpc_notifier_remove(self.pc.as_ptr()) };
         }
         // SAFETY: Refresh mutex held; the caller runs in the cache's mm.
         kernel::error::to_result(unsafe {
-            bindings::guestgate_gpc_notifier_insert(self.gpc.as_ptr(), page_start as c_ulong)
+            bindings::guestgate_gpc_notifier_insert(self.pc.as_ptr(), page_start as c_ulong)
         })?;
         let w = self.lock_write();
         // SAFETY: Both locks are held.
@@ -657,7 +709,7 @@ impl PfnCache {
         let (slots, notified);
         {
             let w = self.lock_write();
-            let f = w.f();
+            let (g, f) = (w.g(), w.f());
             w.invalidate();
             // SAFETY: Both locks are held.
             unsafe {
@@ -666,76 +718,79 @@ impl PfnCache {
                 (*f).notified = 0;
                 slots = (*f).slots;
                 (*f).slots = ptr::null();
+                (*g).slots_generation = self.own_generation();
             }
         }
         if notified {
             // SAFETY: Inserted, refresh mutex held, write lock not held.
-            unsafe { bindings::guestgate_gpc_notifier_remove(self.gpc.as_ptr()) };
+            unsafe { bindings::guestgate_gpc_notifier_remove(self.pc.as_ptr()) };
         }
         // SAFETY: The cache owned this reference and no longer holds it.
         drop(unsafe { Self::take_slots(slots) });
     }
 
-    /// The check of `guestgate_gpc_check()`, read or write lock held;
-    /// counts a hit or a miss. Returns the kernel address of `uhva` and the
-    /// pfn.
+    /// The check of `guestgate_gpc_check()`, lock held: the kernel address
+    /// of `uhva` and the pfn, or `EINVAL` (inactive, or the access crosses
+    /// the page) or `EAGAIN` (invalid, or its memslot table changed).
     ///
     /// # Safety
     ///
     /// The caller holds the cache's lock.
     unsafe fn check_locked(&self, len: usize) -> Result<(*mut u8, u64)> {
-        let f = self.fields();
-        // SAFETY: The lock is held: the fields are stable.
-        let (active, valid, slots, generation, uhva, khva, pfn) = unsafe {
-            (
-                (*f).active != 0,
-                (*f).valid != 0,
-                (*f).slots,
-                (*f).generation,
-                (*f).uhva,
-                (*f).khva,
-                (*f).pfn,
-            )
-        };
-        let ret = if !active || !fits_in_page(uhva, len) {
-            Err(EINVAL)
-        } else if !valid
-            || (!slots.is_null()
-                // SAFETY: The cache owns a reference to `slots`, which
-                // stays while the lock is held (it changes only under the
-                // write lock).
-                && unsafe { &*slots.cast::<Memslots>() }.generation() != generation)
-        {
-            Err(EAGAIN)
+        let (g, f) = (self.gpc(), self.fields());
+        // SAFETY: The lock is held: the state is stable. `slots_generation`
+        // is the cache's own `generation`, or that of the table the cache
+        // holds a reference to, which changes only atomically (type
+        // invariant): an aligned `u64` either way, read atomically as C
+        // reads it with `READ_ONCE()`.
+        unsafe {
+            let fits = fits_in_page((*g).uhva, len);
+            let current = AtomicU64::from_ptr((*g).slots_generation.cast_mut()).load(Relaxed)
+                == (*g).generation;
+            // "&", not "&&": one branch, as in C.
+            if (*g).valid & fits & current {
+                // `valid`: `khva` is the address of `uhva` in the cached
+                // page, and `fits`: `len` bytes from it lie in the page.
+                Ok(((*g).khva.cast(), (*f).pfn))
+            } else {
+                Err(Self::miss_errno((*f).active != 0, fits))
+            }
+        }
+    }
+
+    /// Why a check failed: `EINVAL` if the cache is inactive or the access
+    /// does not fit, `EAGAIN` if only a refresh is missing.
+    #[cold]
+    fn miss_errno(active: bool, fits: bool) -> Error {
+        if active && fits {
+            EAGAIN
         } else {
-            let off = (uhva & !(PAGE_MASK as u64)) as usize;
-            // In the page (`fits_in_page()`), so the offset stays within
-            // the page's mapping.
-            Ok((khva.cast::<u8>().wrapping_add(off), pfn))
-        };
-        // SAFETY: The cache is allocated (type invariant).
-        unsafe { bindings::guestgate_gpc_count_check(self.gpc.as_ptr(), ret.is_ok()) };
-        ret
+            EINVAL
+        }
     }
 
     fn guard(&self, len: usize, unlock: Unlock) -> Result<ReadGuard<'_>> {
         // SAFETY: The callers hold the read lock, taken as `unlock` says.
-        let checked = unsafe { self.check_locked(len) };
+        let (khva, pfn) = match unsafe { self.check_locked(len) } {
+            Ok(checked) => checked,
+            Err(e) => {
+                // SAFETY: As above; a miss.
+                unsafe { unlock.release(self.gpc(), false) };
+                return Err(e);
+            }
+        };
         // SAFETY: `writable` never changes.
         let writable = unsafe { (*self.fields()).writable } != 0;
-        // Unlocks on drop if the check failed.
-        let mut guard = ReadGuard {
+        // INVARIANT: the cache was found valid with the lock held.
+        Ok(ReadGuard {
             cache: self,
-            khva: ptr::null_mut(),
+            khva,
             len,
-            pfn: 0,
+            pfn,
             writable,
             unlock,
             _not_send: PhantomData,
-        };
-        // INVARIANT: the cache was found valid with the lock held.
-        (guard.khva, guard.pfn) = checked?;
-        Ok(guard)
+        })
     }
 
     /// Takes the read lock and checks the cache for an access of `len`
@@ -744,8 +799,9 @@ impl PfnCache {
     ///
     /// Task or softirq context, or interrupts disabled.
     pub(crate) fn read(&self, len: usize) -> Result<ReadGuard<'_>> {
-        // SAFETY: The cache is allocated; the guard unlocks.
-        unsafe { bindings::guestgate_gpc_read_lock(self.gpc.as_ptr()) };
+        // SAFETY: The cache is allocated; the guard, or `guard()` on
+        // error, unlocks.
+        unsafe { bindings::guestgate_gpc_reader_lock(self.gpc()) };
         self.guard(len, Unlock::Plain)
     }
 
@@ -754,8 +810,8 @@ impl PfnCache {
     /// activation, refresh or deactivation publishing). Any context but
     /// NMI.
     pub(crate) fn try_read(&self, len: usize) -> Result<ReadGuard<'_>> {
-        // SAFETY: The cache is allocated; the guard unlocks.
-        if !unsafe { bindings::guestgate_gpc_read_trylock(self.gpc.as_ptr()) } {
+        // SAFETY: As in `read()`.
+        if !unsafe { bindings::guestgate_gpc_reader_trylock(self.gpc()) } {
             return Err(EBUSY);
         }
         self.guard(len, Unlock::Plain)
@@ -764,8 +820,8 @@ impl PfnCache {
     /// As [`Self::read`], with interrupts disabled until the guard drops.
     /// Any context, hardirq included.
     pub(crate) fn read_irqsave(&self, len: usize) -> Result<ReadGuard<'_>> {
-        // SAFETY: The cache is allocated; the guard unlocks.
-        let flags = unsafe { bindings::guestgate_gpc_read_lock_irqsave(self.gpc.as_ptr()) };
+        // SAFETY: As in `read()`.
+        let flags = unsafe { bindings::guestgate_gpc_reader_lock_irqsave(self.gpc()) };
         self.guard(len, Unlock::Irqrestore(flags))
     }
 
@@ -774,7 +830,7 @@ impl PfnCache {
         let (mut hits, mut misses) = (0, 0);
         // SAFETY: The cache is allocated (type invariant); both pointers
         // are valid for writes.
-        unsafe { bindings::guestgate_gpc_sum_checks(self.gpc.as_ptr(), &mut hits, &mut misses) };
+        unsafe { bindings::guestgate_gpc_sum_checks(self.gpc(), &mut hits, &mut misses) };
         bindings::guestgate_gpc_stats {
             hits,
             misses,
@@ -784,9 +840,10 @@ impl PfnCache {
         }
     }
 
-    /// Hands the cache to C.
-    fn into_raw(self) -> *mut bindings::guestgate_gpc {
-        ManuallyDrop::new(self).gpc.as_ptr()
+    /// Hands the cache to C: a handle is the address of its `gpc`, which
+    /// is its first member (asserted in `bindings.rs`).
+    fn into_raw(self) -> *mut Gpc {
+        ManuallyDrop::new(self).gpc()
     }
 
     /// The cache behind a C handle, not to be dropped.
@@ -795,10 +852,11 @@ impl PfnCache {
     ///
     /// `gpc` comes from [`Self::into_raw`] and is not destroyed while the
     /// result lives.
-    unsafe fn borrow_raw(gpc: *mut bindings::guestgate_gpc) -> ManuallyDrop<Self> {
-        // SAFETY: Not NULL, by the safety requirements.
-        let gpc = unsafe { NonNull::new_unchecked(gpc) };
-        ManuallyDrop::new(Self { gpc })
+    unsafe fn borrow_raw(gpc: *mut Gpc) -> ManuallyDrop<Self> {
+        // SAFETY: Not NULL, and the address of the whole cache, by the
+        // safety requirements.
+        let pc = unsafe { NonNull::new_unchecked(gpc.cast::<Cache>()) };
+        ManuallyDrop::new(Self { pc })
     }
 }
 
@@ -807,7 +865,7 @@ impl Drop for PfnCache {
         self.deactivate();
         // SAFETY: Owned (type invariant); the notifier was removed by
         // `deactivate()`, and no other reference to the cache exists.
-        unsafe { bindings::guestgate_gpc_free(self.gpc.as_ptr()) };
+        unsafe { bindings::guestgate_gpc_free(self.pc.as_ptr()) };
         CACHES.fetch_sub(1, Relaxed);
     }
 }
@@ -899,15 +957,23 @@ impl ReadGuard<'_> {
 
 impl Drop for ReadGuard<'_> {
     fn drop(&mut self) {
-        let gpc = self.cache.gpc.as_ptr();
-        match self.unlock {
-            // SAFETY: Read-locked as `unlock` says (type invariant).
-            Unlock::Plain => unsafe { bindings::guestgate_gpc_read_unlock(gpc) },
-            // SAFETY: As above, with these flags, on this CPU.
-            Unlock::Irqrestore(flags) => unsafe {
-                bindings::guestgate_gpc_read_unlock_irqrestore(gpc, flags)
-            },
-        }
+        // SAFETY: Read-locked as `unlock` says (type invariant); the check
+        // that made the guard passed.
+        unsafe { self.unlock.release(self.cache.gpc(), true) };
+    }
+}
+
+/// Makes a cache invalid.
+///
+/// # Safety
+///
+/// `pc` is a live cache whose write lock the caller holds.
+unsafe fn invalidate(pc: *mut Cache) {
+    // SAFETY: The write lock is held: the state may be written.
+    unsafe {
+        (*pc).gpc.valid = false;
+        (*pc).gpc.khva = ptr::null_mut();
+        (*pc).f.pfn = 0;
     }
 }
 
@@ -915,16 +981,15 @@ impl Drop for ReadGuard<'_> {
 ///
 /// # Safety
 ///
-/// `f` are the fields of a cache whose write lock the caller holds.
+/// `pc` is a live cache whose write lock the caller holds.
 #[no_mangle]
-unsafe extern "C" fn guestgate_rs_gpc_invalidate(f: *mut Fields) {
-    // SAFETY: The write lock is held: the fields may be written; the
-    // counter is accessed atomically.
+unsafe extern "C" fn guestgate_rs_gpc_invalidate(pc: *mut Cache) {
+    // SAFETY: By the safety requirements; the counter is accessed
+    // atomically.
     unsafe {
-        (*f).valid = 0;
-        (*f).pfn = 0;
-        (*f).khva = ptr::null_mut();
-        AtomicU64::from_ptr(ptr::addr_of_mut!((*f).counters.invalidations)).fetch_add(1, Relaxed);
+        invalidate(pc);
+        AtomicU64::from_ptr(ptr::addr_of_mut!((*pc).f.counters.invalidations))
+            .fetch_add(1, Relaxed);
     }
     INVALIDATIONS.fetch_add(1, Relaxed);
 }
@@ -965,7 +1030,6 @@ fn errno(r: Result) -> c_int {
 mod c_api {
     use super::*;
 
-    type Gpc = bindings::guestgate_gpc;
     type Slots = bindings::guestgate_memslots;
 
     /// # Safety
@@ -1080,35 +1144,6 @@ mod c_api {
     ///
     /// `gpc` is a live handle, read-locked by the caller.
     #[no_mangle]
-    unsafe extern "C" fn guestgate_gpc_check(gpc: *mut Gpc, len: c_ulong) -> bool {
-        // SAFETY: By the safety requirements, the lock included.
-        unsafe { PfnCache::borrow_raw(gpc).check_locked(len) }.is_ok()
-    }
-
-    /// # Safety
-    ///
-    /// `gpc` is a live handle, read-locked by the caller.
-    #[no_mangle]
-    unsafe extern "C" fn guestgate_gpc_khva(gpc: *mut Gpc) -> *mut c_void {
-        // SAFETY: By the safety requirements, the lock is held: the fields
-        // are stable.
-        let f = unsafe { PfnCache::borrow_raw(gpc) }.fields();
-        // SAFETY: As above.
-        unsafe {
-            if (*f).valid == 0 {
-                return ptr::null_mut();
-            }
-            (*f).khva
-                .cast::<u8>()
-                .wrapping_add(((*f).uhva & !(PAGE_MASK as u64)) as usize)
-                .cast()
-        }
-    }
-
-    /// # Safety
-    ///
-    /// `gpc` is a live handle, read-locked by the caller.
-    #[no_mangle]
     unsafe extern "C" fn guestgate_gpc_pfn(gpc: *mut Gpc) -> c_ulong {
         // SAFETY: By the safety requirements, the lock is held.
         let f = unsafe { PfnCache::borrow_raw(gpc) }.fields();
@@ -1172,8 +1207,6 @@ mod c_api {
     bindings::c_prototype!(
         guestgate_gpc_activate_hva: unsafe extern "C" fn(*mut Gpc, c_ulong, c_ulong) -> c_int
     );
-    bindings::c_prototype!(guestgate_gpc_check: unsafe extern "C" fn(*mut Gpc, c_ulong) -> bool);
-    bindings::c_prototype!(guestgate_gpc_khva: unsafe extern "C" fn(*mut Gpc) -> *mut c_void);
     bindings::c_prototype!(guestgate_gpc_pfn: unsafe extern "C" fn(*mut Gpc) -> c_ulong);
     bindings::c_prototype!(guestgate_gpc_refresh: unsafe extern "C" fn(*mut Gpc, c_ulong) -> c_int);
     bindings::c_prototype!(guestgate_gpc_deactivate: unsafe extern "C" fn(*mut Gpc));
@@ -1194,7 +1227,7 @@ extern "C" fn guestgate_rs_gpc_break_refresh(mode: c_uint) {
     BREAK_REFRESH.store(mode, Relaxed);
 }
 
-bindings::c_prototype!(guestgate_rs_gpc_invalidate: unsafe extern "C" fn(*mut Fields));
+bindings::c_prototype!(guestgate_rs_gpc_invalidate: unsafe extern "C" fn(*mut Cache));
 bindings::c_prototype!(guestgate_rs_gpc_break_refresh: unsafe extern "C" fn(c_uint));
 bindings::c_prototype!(
     guestgate_rs_gpc_global_stats: unsafe extern "C" fn(*mut bindings::guestgate_gpc_global_stats)
@@ -1422,7 +1455,7 @@ mod kunit_cases {
         {
             let w = cache.lock_write();
             // SAFETY: The notifier's work, with the write lock held.
-            unsafe { guestgate_rs_gpc_invalidate(w.f()) };
+            unsafe { guestgate_rs_gpc_invalidate(w.cache.pc.as_ptr()) };
         }
         kunit_expect!(t, cache.read(4).err() == Some(EAGAIN));
         kunit_expect!(t, cache.refresh(4).is_ok());

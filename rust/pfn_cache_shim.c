@@ -3,14 +3,14 @@
  * guestgate: the pfn cache, the C half.
  *
  * What pfn_cache.rs needs that only C has: the rwlock and the refresh
- * mutex of each cache (their lockdep classes come from C macros), the mmu
- * interval notifier and its ops table, page lookup and the direct map,
- * mmgrab()/mmdrop(), debugfs. The state, the protocol and the C API's logic
- * are in pfn_cache.rs; this file exports the API.
+ * mutex of each cache (their lockdep classes come from C macros), the per-CPU
+ * check counters, the mmu interval notifier and its ops table, page lookup
+ * and the direct map, mmgrab()/mmdrop(), debugfs. The state, the protocol
+ * and the C API's logic are in pfn_cache.rs; this file exports the API. The
+ * readers' fast path is inline in <linux/guestgate.h>.
  *
- * One struct guestgate_gpc per cache, allocated here. Its first member is
- * the struct guestgate_gpc_fields that pfn_cache.rs reads and writes under
- * the locks below.
+ * One struct guestgate_pfn_cache (rust/shim.h) per cache, allocated here.
+ * Its first member is the struct guestgate_gpc that C callers hold.
  */
 #include <linux/build_bug.h>
 #include <linux/debugfs.h>
@@ -29,11 +29,18 @@
 
 #include "shim.h"
 
-/* bindings.rs asserts the same figures for bindgen's view of the structs. */
+/*
+ * bindings.rs asserts the same figures for bindgen's view of the structs.
+ * The lock is the last member of struct guestgate_gpc: its size depends on
+ * the kernel's debug options, the offsets of the others do not.
+ */
 static_assert(sizeof(struct guestgate_gpc_stats) == 40);
-static_assert(sizeof(struct guestgate_gpc_fields) == 88);
-static_assert(offsetof(struct guestgate_gpc_fields, counters) == 56);
-static_assert(offsetof(struct guestgate_gpc_fields, notified) == 83);
+static_assert(offsetof(struct guestgate_gpc, checks) == 32);
+static_assert(offsetof(struct guestgate_gpc, valid) == 40);
+static_assert(sizeof(struct guestgate_gpc_fields) == 64);
+static_assert(offsetof(struct guestgate_gpc_fields, counters) == 32);
+static_assert(offsetof(struct guestgate_gpc_fields, notified) == 58);
+static_assert(offsetof(struct guestgate_pfn_cache, gpc) == 0);
 static_assert(sizeof(struct guestgate_gpc_global_stats) == 56);
 
 /* The cached page is reached through the direct map (page_address()). */
@@ -41,75 +48,64 @@ static_assert(!IS_ENABLED(CONFIG_HIGHMEM), "the pfn cache needs every page in th
 /* Readers in hardirq context need an rwlock_t that spins. */
 static_assert(!IS_ENABLED(CONFIG_PREEMPT_RT), "the pfn cache's readers need a spinning rwlock_t");
 
-/**
- * struct guestgate_gpc - a pfn cache
- * @f: the state pfn_cache.rs keeps (first: pfn_cache.rs casts the pointer)
- * @lock: readers of the mapping; writers: the notifier, activation, refresh
- *        and deactivation as they publish
- * @refresh_lock: serializes activation, refresh and deactivation
- * @notifier: covers the cached page while @f.notified
- * @mm: the cache's mm, grabbed for the cache's lifetime
- * @checks: hits and misses of guestgate_gpc_check(), per CPU: readers on
- *          several CPUs would otherwise bounce one cache line
- */
-struct guestgate_gpc {
-	struct guestgate_gpc_fields f;
-	rwlock_t lock;
-	struct mutex refresh_lock; /* see the kernel-doc above */
-	struct mmu_interval_notifier notifier;
-	struct mm_struct *mm;
-	struct guestgate_gpc_checks __percpu *checks;
-};
-
-/**
- * struct guestgate_gpc_checks - checks of one cache on one CPU
- * @hits: checks that found the cache valid
- * @misses: checks that did not
- */
-struct guestgate_gpc_checks {
-	u64 hits;
-	u64 misses;
-};
-
-static_assert(offsetof(struct guestgate_gpc, f) == 0);
-
-int guestgate_gpc_alloc(struct guestgate_gpc **gpcp)
+int guestgate_gpc_alloc(struct guestgate_pfn_cache **pcp)
 {
-	struct guestgate_gpc *gpc;
+	struct guestgate_pfn_cache *pc;
 
 	if (!current->mm)
 		return -EINVAL;
-	gpc = kzalloc(sizeof(*gpc), GFP_KERNEL);
-	if (!gpc)
+	pc = kzalloc(sizeof(*pc), GFP_KERNEL);
+	if (!pc)
 		return -ENOMEM;
-	gpc->checks = alloc_percpu(struct guestgate_gpc_checks);
-	if (!gpc->checks) {
-		kfree(gpc);
+	pc->gpc.checks = alloc_percpu(struct guestgate_gpc_checks);
+	if (!pc->gpc.checks) {
+		kfree(pc);
 		return -ENOMEM;
 	}
-	rwlock_init(&gpc->lock);
-	mutex_init(&gpc->refresh_lock);
-	gpc->mm = current->mm;
-	mmgrab(gpc->mm);
-	*gpcp = gpc;
+	pc->gpc.slots_generation = &pc->gpc.generation;
+	rwlock_init(&pc->gpc.lock);
+	mutex_init(&pc->refresh_lock);
+	pc->mm = current->mm;
+	mmgrab(pc->mm);
+	*pcp = pc;
 	return 0;
 }
 
-void guestgate_gpc_free(struct guestgate_gpc *gpc)
+void guestgate_gpc_free(struct guestgate_pfn_cache *pc)
 {
-	WARN_ON_ONCE(gpc->f.notified);
-	mmdrop(gpc->mm);
-	mutex_destroy(&gpc->refresh_lock);
-	free_percpu(gpc->checks);
-	kfree(gpc);
+	WARN_ON_ONCE(pc->f.notified);
+	mmdrop(pc->mm);
+	mutex_destroy(&pc->refresh_lock);
+	free_percpu(pc->gpc.checks);
+	kfree(pc);
 }
 
-void guestgate_gpc_count_check(struct guestgate_gpc *gpc, bool hit)
+void guestgate_gpc_reader_lock(struct guestgate_gpc *gpc)
 {
-	if (hit)
-		this_cpu_inc(gpc->checks->hits);
-	else
-		this_cpu_inc(gpc->checks->misses);
+	guestgate_gpc_read_lock(gpc);
+}
+
+bool guestgate_gpc_reader_trylock(struct guestgate_gpc *gpc)
+{
+	return guestgate_gpc_read_trylock(gpc);
+}
+
+unsigned long guestgate_gpc_reader_lock_irqsave(struct guestgate_gpc *gpc)
+{
+	return guestgate_gpc_read_lock_irqsave(gpc);
+}
+
+void guestgate_gpc_reader_unlock(struct guestgate_gpc *gpc, bool hit)
+{
+	this_cpu_inc(gpc->checks->count[hit]);
+	guestgate_gpc_read_unlock(gpc);
+}
+
+void guestgate_gpc_reader_unlock_irqrestore(struct guestgate_gpc *gpc, bool hit,
+					    unsigned long flags)
+{
+	this_cpu_inc(gpc->checks->count[hit]);
+	guestgate_gpc_read_unlock_irqrestore(gpc, flags);
 }
 
 void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses)
@@ -121,37 +117,37 @@ void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses)
 	for_each_possible_cpu(cpu) {
 		struct guestgate_gpc_checks *c = per_cpu_ptr(gpc->checks, cpu);
 
-		*hits += READ_ONCE(c->hits);
-		*misses += READ_ONCE(c->misses);
+		*hits += READ_ONCE(c->count[true]);
+		*misses += READ_ONCE(c->count[false]);
 	}
 }
 
-bool guestgate_gpc_in_mm(struct guestgate_gpc *gpc)
+bool guestgate_gpc_in_mm(struct guestgate_pfn_cache *pc)
 {
-	return current->mm == gpc->mm;
+	return current->mm == pc->mm;
 }
 
-void guestgate_gpc_refresh_lock(struct guestgate_gpc *gpc)
+void guestgate_gpc_refresh_lock(struct guestgate_pfn_cache *pc)
 {
-	mutex_lock(&gpc->refresh_lock);
+	mutex_lock(&pc->refresh_lock);
 }
 
-void guestgate_gpc_refresh_unlock(struct guestgate_gpc *gpc)
+void guestgate_gpc_refresh_unlock(struct guestgate_pfn_cache *pc)
 {
-	mutex_unlock(&gpc->refresh_lock);
+	mutex_unlock(&pc->refresh_lock);
 }
 
-unsigned long guestgate_gpc_write_lock(struct guestgate_gpc *gpc)
+unsigned long guestgate_gpc_write_lock(struct guestgate_pfn_cache *pc)
 {
 	unsigned long flags;
 
-	write_lock_irqsave(&gpc->lock, flags);
+	write_lock_irqsave(&pc->gpc.lock, flags);
 	return flags;
 }
 
-void guestgate_gpc_write_unlock(struct guestgate_gpc *gpc, unsigned long flags)
+void guestgate_gpc_write_unlock(struct guestgate_pfn_cache *pc, unsigned long flags)
 {
-	write_unlock_irqrestore(&gpc->lock, flags);
+	write_unlock_irqrestore(&pc->gpc.lock, flags);
 }
 
 /*
@@ -164,14 +160,14 @@ static bool guestgate_gpc_invalidate(struct mmu_interval_notifier *mni,
 				     const struct mmu_notifier_range *range,
 				     unsigned long cur_seq)
 {
-	struct guestgate_gpc *gpc = container_of(mni, struct guestgate_gpc,
-						 notifier);
+	struct guestgate_pfn_cache *pc = container_of(mni, struct guestgate_pfn_cache,
+						      notifier);
 	unsigned long flags;
 
-	write_lock_irqsave(&gpc->lock, flags);
+	write_lock_irqsave(&pc->gpc.lock, flags);
 	mmu_interval_set_seq(mni, cur_seq);
-	guestgate_rs_gpc_invalidate(&gpc->f);
-	write_unlock_irqrestore(&gpc->lock, flags);
+	guestgate_rs_gpc_invalidate(pc);
+	write_unlock_irqrestore(&pc->gpc.lock, flags);
 	return true;
 }
 
@@ -179,31 +175,31 @@ static const struct mmu_interval_notifier_ops guestgate_gpc_notifier_ops = {
 	.invalidate = guestgate_gpc_invalidate,
 };
 
-int guestgate_gpc_notifier_insert(struct guestgate_gpc *gpc, unsigned long start)
+int guestgate_gpc_notifier_insert(struct guestgate_pfn_cache *pc, unsigned long start)
 {
-	lockdep_assert_held(&gpc->refresh_lock);
-	if (WARN_ON_ONCE(current->mm != gpc->mm))
+	lockdep_assert_held(&pc->refresh_lock);
+	if (WARN_ON_ONCE(current->mm != pc->mm))
 		return -EFAULT;
-	return mmu_interval_notifier_insert(&gpc->notifier, gpc->mm, start,
+	return mmu_interval_notifier_insert(&pc->notifier, pc->mm, start,
 					    PAGE_SIZE, &guestgate_gpc_notifier_ops);
 }
 
-void guestgate_gpc_notifier_remove(struct guestgate_gpc *gpc)
+void guestgate_gpc_notifier_remove(struct guestgate_pfn_cache *pc)
 {
-	lockdep_assert_held(&gpc->refresh_lock);
-	mmu_interval_notifier_remove(&gpc->notifier);
+	lockdep_assert_held(&pc->refresh_lock);
+	mmu_interval_notifier_remove(&pc->notifier);
 }
 
-unsigned long guestgate_gpc_read_begin(struct guestgate_gpc *gpc)
+unsigned long guestgate_gpc_read_begin(struct guestgate_pfn_cache *pc)
 {
-	lockdep_assert_held(&gpc->refresh_lock);
-	return mmu_interval_read_begin(&gpc->notifier);
+	lockdep_assert_held(&pc->refresh_lock);
+	return mmu_interval_read_begin(&pc->notifier);
 }
 
-bool guestgate_gpc_read_retry(struct guestgate_gpc *gpc, unsigned long seq)
+bool guestgate_gpc_read_retry(struct guestgate_pfn_cache *pc, unsigned long seq)
 {
-	lockdep_assert_held_write(&gpc->lock);
-	return mmu_interval_read_retry(&gpc->notifier, seq);
+	lockdep_assert_held_write(&pc->gpc.lock);
+	return mmu_interval_read_retry(&pc->notifier, seq);
 }
 
 int guestgate_gpc_get_page(unsigned long uhva, bool write, struct page **pagep,
@@ -235,42 +231,6 @@ void guestgate_gpc_break_delay(void)
 	usleep_range(1000, 2000);
 }
 
-/* The C API for the read side: the lock is C's, the check is Rust's. */
-
-void guestgate_gpc_read_lock(struct guestgate_gpc *gpc)
-{
-	read_lock(&gpc->lock);
-}
-EXPORT_SYMBOL_GPL(guestgate_gpc_read_lock);
-
-void guestgate_gpc_read_unlock(struct guestgate_gpc *gpc)
-{
-	read_unlock(&gpc->lock);
-}
-EXPORT_SYMBOL_GPL(guestgate_gpc_read_unlock);
-
-bool guestgate_gpc_read_trylock(struct guestgate_gpc *gpc)
-{
-	return read_trylock(&gpc->lock);
-}
-EXPORT_SYMBOL_GPL(guestgate_gpc_read_trylock);
-
-unsigned long guestgate_gpc_read_lock_irqsave(struct guestgate_gpc *gpc)
-{
-	unsigned long flags;
-
-	read_lock_irqsave(&gpc->lock, flags);
-	return flags;
-}
-EXPORT_SYMBOL_GPL(guestgate_gpc_read_lock_irqsave);
-
-void guestgate_gpc_read_unlock_irqrestore(struct guestgate_gpc *gpc,
-					  unsigned long flags)
-{
-	read_unlock_irqrestore(&gpc->lock, flags);
-}
-EXPORT_SYMBOL_GPL(guestgate_gpc_read_unlock_irqrestore);
-
 /* guestgate_memslots_create() is defined in pfn_cache.rs. */
 EXPORT_SYMBOL_GPL(guestgate_memslots_create);
 /* guestgate_memslots_set() is defined in pfn_cache.rs. */
@@ -285,10 +245,6 @@ EXPORT_SYMBOL_GPL(guestgate_gpc_init);
 EXPORT_SYMBOL_GPL(guestgate_gpc_activate);
 /* guestgate_gpc_activate_hva() is defined in pfn_cache.rs. */
 EXPORT_SYMBOL_GPL(guestgate_gpc_activate_hva);
-/* guestgate_gpc_check() is defined in pfn_cache.rs. */
-EXPORT_SYMBOL_GPL(guestgate_gpc_check);
-/* guestgate_gpc_khva() is defined in pfn_cache.rs. */
-EXPORT_SYMBOL_GPL(guestgate_gpc_khva);
 /* guestgate_gpc_pfn() is defined in pfn_cache.rs. */
 EXPORT_SYMBOL_GPL(guestgate_gpc_pfn);
 /* guestgate_gpc_refresh() is defined in pfn_cache.rs. */

@@ -15,6 +15,8 @@
 #define _GUESTGATE_SHIM_H
 
 #include <linux/guestgate.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
 
 struct kunit;
@@ -143,68 +145,83 @@ struct guestgate_gpc_counters {
 };
 
 /**
- * struct guestgate_gpc_fields - the state of a pfn cache, kept by pfn_cache.rs
- * @uhva: user address of the access (offset in the page included)
+ * struct guestgate_gpc_fields - the state of a pfn cache readers do not see
  * @gpa: guest physical address, for a cache activated by gpa
  * @slots: the memslot table of a cache activated by gpa (a reference the
  *         cache owns), or NULL
- * @generation: the generation of @slots that resolved @uhva
  * @pfn: the cached page frame number
- * @khva: the kernel address of the cached page, or NULL
  * @notifier_start: start of the page the notifier covers
  * @counters: counters, accessed atomically (hits and misses are per CPU,
  *            in struct guestgate_gpc)
  * @active: activated and not deactivated
- * @valid: @pfn and @khva are the page mapped at @uhva
  * @writable: pages are looked up for writing
  * @notified: the notifier is inserted, on @notifier_start
  *
  * The locking rules are pfn_cache.rs's (struct PfnCache, # Invariants).
  */
 struct guestgate_gpc_fields {
-	u64 uhva;
 	u64 gpa;
 	const void *slots;
-	u64 generation;
 	u64 pfn;
-	void *khva;
 	u64 notifier_start;
 	struct guestgate_gpc_counters counters;
 	u8 active;
-	u8 valid;
 	u8 writable;
 	u8 notified;
 };
 
+/**
+ * struct guestgate_pfn_cache - a pfn cache, as allocated
+ * @gpc: what readers see, the C API's handle (first: a handle is a pointer
+ *       to the whole cache)
+ * @f: the rest of the state pfn_cache.rs keeps
+ * @refresh_lock: serializes activation, refresh and deactivation
+ * @notifier: covers the cached page while @f.notified
+ * @mm: the cache's mm, grabbed for the cache's lifetime
+ *
+ * @gpc.lock is held for reading by readers, for writing by the notifier and
+ * by activation, refresh and deactivation as they publish.
+ */
+struct guestgate_pfn_cache {
+	struct guestgate_gpc gpc;
+	struct guestgate_gpc_fields f;
+	struct mutex refresh_lock; /* see the kernel-doc above */
+	struct mmu_interval_notifier notifier;
+	struct mm_struct *mm;
+};
+
 struct page;
 
-/*
- * pfn_cache_shim.c, for pfn_cache.rs. struct guestgate_gpc begins with its
- * struct guestgate_gpc_fields.
- */
-int guestgate_gpc_alloc(struct guestgate_gpc **gpcp);
+/* pfn_cache_shim.c, for pfn_cache.rs */
+int guestgate_gpc_alloc(struct guestgate_pfn_cache **pcp);
 /* The notifier must not be inserted. */
-void guestgate_gpc_free(struct guestgate_gpc *gpc);
-bool guestgate_gpc_in_mm(struct guestgate_gpc *gpc);
-void guestgate_gpc_refresh_lock(struct guestgate_gpc *gpc);
-void guestgate_gpc_refresh_unlock(struct guestgate_gpc *gpc);
-unsigned long guestgate_gpc_write_lock(struct guestgate_gpc *gpc);
-void guestgate_gpc_write_unlock(struct guestgate_gpc *gpc, unsigned long flags);
+void guestgate_gpc_free(struct guestgate_pfn_cache *pc);
+bool guestgate_gpc_in_mm(struct guestgate_pfn_cache *pc);
+void guestgate_gpc_refresh_lock(struct guestgate_pfn_cache *pc);
+void guestgate_gpc_refresh_unlock(struct guestgate_pfn_cache *pc);
+unsigned long guestgate_gpc_write_lock(struct guestgate_pfn_cache *pc);
+void guestgate_gpc_write_unlock(struct guestgate_pfn_cache *pc, unsigned long flags);
 /*
- * Counts a check on this CPU: a per-CPU add, no atomic (the checks of one
- * cache run on every CPU at once, under its read lock).
+ * The read side of <linux/guestgate.h>, out of line for Rust (which cannot
+ * call inline C). An unlock counts the check made under the lock, a hit or
+ * a miss, on this CPU: a per-CPU add, no atomic.
  */
-void guestgate_gpc_count_check(struct guestgate_gpc *gpc, bool hit);
+void guestgate_gpc_reader_lock(struct guestgate_gpc *gpc);
+bool guestgate_gpc_reader_trylock(struct guestgate_gpc *gpc);
+unsigned long guestgate_gpc_reader_lock_irqsave(struct guestgate_gpc *gpc);
+void guestgate_gpc_reader_unlock(struct guestgate_gpc *gpc, bool hit);
+void guestgate_gpc_reader_unlock_irqrestore(struct guestgate_gpc *gpc, bool hit,
+					    unsigned long flags);
 /* The checks counted so far, summed over the CPUs. */
 void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses);
 /* Refresh lock held; current->mm is the cache's mm. */
-int guestgate_gpc_notifier_insert(struct guestgate_gpc *gpc, unsigned long start);
+int guestgate_gpc_notifier_insert(struct guestgate_pfn_cache *pc, unsigned long start);
 /* Refresh lock held, write lock not held; sleeps. */
-void guestgate_gpc_notifier_remove(struct guestgate_gpc *gpc);
+void guestgate_gpc_notifier_remove(struct guestgate_pfn_cache *pc);
 /* Notifier inserted; sleeps while an invalidation of its page runs. */
-unsigned long guestgate_gpc_read_begin(struct guestgate_gpc *gpc);
+unsigned long guestgate_gpc_read_begin(struct guestgate_pfn_cache *pc);
 /* Write lock held. */
-bool guestgate_gpc_read_retry(struct guestgate_gpc *gpc, unsigned long seq);
+bool guestgate_gpc_read_retry(struct guestgate_pfn_cache *pc, unsigned long seq);
 /* Faults in and references the page at @uhva of current->mm. */
 int guestgate_gpc_get_page(unsigned long uhva, bool write, struct page **pagep,
 			   u64 *pfn, void **khva);
@@ -266,8 +283,8 @@ int guestgate_pfn_run_kthread(void (*fn)(void *data), void *data);
 void guestgate_pfn_run_hrtimer(void (*fn)(void *data), void *data);
 
 /* pfn_cache.rs, for pfn_cache_shim.c */
-/* The notifier's work, write lock held: the cache of @f is invalid from now on. */
-void guestgate_rs_gpc_invalidate(struct guestgate_gpc_fields *f);
+/* The notifier's work, write lock held: @pc is invalid from now on. */
+void guestgate_rs_gpc_invalidate(struct guestgate_pfn_cache *pc);
 void guestgate_rs_gpc_global_stats(struct guestgate_gpc_global_stats *stats);
 
 #if IS_ENABLED(CONFIG_KUNIT)

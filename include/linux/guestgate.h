@@ -16,11 +16,14 @@
 #include <linux/instruction_pointer.h>
 #include <linux/instrumentation.h>
 #include <linux/irqflags.h>
+#include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/spinlock.h>
 #include <linux/static_call.h>
 #include <linux/types.h>
 #include <linux/vtime.h>
+#include <asm/page.h>
 #include <uapi/linux/guestgate.h>
 
 /* Release of this header; guestgate_get_version() reports the module's. */
@@ -633,8 +636,49 @@ static __always_inline void enter_from_guest_mode(void)
  * An access covers [uhva, uhva + len) and must not cross a page boundary.
  */
 
-struct guestgate_gpc;
 struct guestgate_memslots;
+
+/**
+ * struct guestgate_gpc_checks - checks of one pfn cache on one CPU
+ * @count: checks that did not find the cache valid (@count[0], misses) and
+ *         that did (@count[1], hits), indexed by the check's answer so that
+ *         counting takes no branch
+ */
+struct guestgate_gpc_checks {
+	u64 count[2];
+};
+
+/**
+ * struct guestgate_gpc - a pfn cache, as its readers see it
+ * @khva: kernel address of the cached access (in the cached page, at the
+ *        offset of @uhva) while @valid, NULL otherwise
+ * @uhva: user address of the access; for a cache activated by gpa, until a
+ *        refresh resolved it, the gpa's offset in its page
+ * @slots_generation: what @generation is compared with: the generation of
+ *                    the memslot table of a cache activated by gpa, otherwise
+ *                    @generation itself (never NULL: the check takes no branch)
+ * @generation: the table's generation that resolved @uhva
+ * @checks: hits and misses of guestgate_gpc_check(), per CPU: readers on
+ *          several CPUs would otherwise bounce one cache line
+ * @valid: @khva maps the page at @uhva, and an invalidation of that page
+ *         clears it first
+ * @lock: held for reading around check and access; for writing by whatever
+ *        changes the members above
+ *
+ * Allocated by guestgate_gpc_init(), as the first member of a larger private
+ * structure. Callers read it only through the inline functions below, which
+ * are the fast path: no call into guestgate between taking the read lock and
+ * dropping it. Written only by guestgate, with @lock held for writing.
+ */
+struct guestgate_gpc {
+	void *khva;
+	u64 uhva;
+	const u64 *slots_generation;
+	u64 generation;
+	struct guestgate_gpc_checks __percpu *checks;
+	bool valid;
+	rwlock_t lock;
+};
 
 /**
  * enum guestgate_gpc_flags - flags of guestgate_gpc_init()
@@ -761,33 +805,6 @@ int guestgate_gpc_activate_hva(struct guestgate_gpc *gpc, unsigned long uhva,
 			       unsigned long len);
 
 /**
- * guestgate_gpc_check() - Whether the cache may be used for an access.
- * @gpc: The cache, read-locked by the caller.
- * @len: Length of the access.
- *
- * True if the cache is active and valid, its memslot table (if any) has not
- * changed since it was resolved, and the access fits in the page. The
- * answer holds until the read lock is dropped.
- *
- * Context: Any context, hardirq included, with the read lock held.
- * Return: True if guestgate_gpc_khva() may be accessed for @len bytes.
- */
-bool guestgate_gpc_check(struct guestgate_gpc *gpc, unsigned long len);
-
-/**
- * guestgate_gpc_khva() - Kernel address of the cached access.
- * @gpc: The cache, read-locked, with a successful guestgate_gpc_check().
- *
- * Writing through it is allowed only for a GUESTGATE_GPC_WRITABLE cache: a
- * read-only cache may map the zero page or a page shared copy-on-write.
- *
- * Context: Any context, with the read lock held.
- * Return: The kernel address of the cached user address, or NULL if the
- * cache is not valid. Not to be used after the read lock is dropped.
- */
-void *guestgate_gpc_khva(struct guestgate_gpc *gpc);
-
-/**
  * guestgate_gpc_pfn() - Page frame number of the cached page.
  * @gpc: The cache, read-locked, with a successful guestgate_gpc_check().
  *
@@ -853,13 +870,19 @@ void guestgate_gpc_stats(struct guestgate_gpc *gpc,
  * hardirq context and the notifier disable interrupts, so a task reader
  * needs no irqsave.
  */
-void guestgate_gpc_read_lock(struct guestgate_gpc *gpc);
+static inline void guestgate_gpc_read_lock(struct guestgate_gpc *gpc)
+{
+	read_lock(&gpc->lock);
+}
 
 /**
  * guestgate_gpc_read_unlock() - Drop the read lock of guestgate_gpc_read_lock().
  * @gpc: The cache.
  */
-void guestgate_gpc_read_unlock(struct guestgate_gpc *gpc);
+static inline void guestgate_gpc_read_unlock(struct guestgate_gpc *gpc)
+{
+	read_unlock(&gpc->lock);
+}
 
 /**
  * guestgate_gpc_read_trylock() - Take the read lock if it is free.
@@ -871,7 +894,10 @@ void guestgate_gpc_read_unlock(struct guestgate_gpc *gpc);
  * Context: Any context but NMI.
  * Return: True if taken; drop it with guestgate_gpc_read_unlock().
  */
-bool guestgate_gpc_read_trylock(struct guestgate_gpc *gpc);
+static inline bool guestgate_gpc_read_trylock(struct guestgate_gpc *gpc)
+{
+	return read_trylock(&gpc->lock);
+}
 
 /**
  * guestgate_gpc_read_lock_irqsave() - Take the read lock, interrupts off.
@@ -880,14 +906,69 @@ bool guestgate_gpc_read_trylock(struct guestgate_gpc *gpc);
  * Context: Any context, hardirq included.
  * Return: The interrupt flags for guestgate_gpc_read_unlock_irqrestore().
  */
-unsigned long guestgate_gpc_read_lock_irqsave(struct guestgate_gpc *gpc);
+static inline unsigned long guestgate_gpc_read_lock_irqsave(struct guestgate_gpc *gpc)
+{
+	unsigned long flags;
+
+	read_lock_irqsave(&gpc->lock, flags);
+	return flags;
+}
 
 /**
  * guestgate_gpc_read_unlock_irqrestore() - Drop an irqsave read lock.
  * @gpc: The cache.
  * @flags: What guestgate_gpc_read_lock_irqsave() returned.
  */
-void guestgate_gpc_read_unlock_irqrestore(struct guestgate_gpc *gpc,
-					  unsigned long flags);
+static inline void guestgate_gpc_read_unlock_irqrestore(struct guestgate_gpc *gpc,
+							unsigned long flags)
+{
+	read_unlock_irqrestore(&gpc->lock, flags);
+}
+
+/**
+ * guestgate_gpc_check() - Whether the cache may be used for an access.
+ * @gpc: The cache, read-locked by the caller.
+ * @len: Length of the access.
+ *
+ * True if the cache is valid (which implies active), its memslot table (if
+ * any) has not changed since it resolved the cache's address, and the
+ * access fits in the page. The answer holds until the read lock is dropped.
+ * Counts a hit or a miss on this CPU.
+ *
+ * Context: Any context, hardirq included, with the read lock held.
+ * Return: True if guestgate_gpc_khva() may be accessed for @len bytes.
+ */
+static inline bool guestgate_gpc_check(struct guestgate_gpc *gpc, unsigned long len)
+{
+	bool hit;
+
+	lockdep_assert_held(&gpc->lock);
+	/*
+	 * One branch in all, the caller's on the answer: "&", not "&&". The
+	 * length is compared with the room left in the page, without a sum
+	 * that a huge @len could wrap.
+	 */
+	hit = gpc->valid & (len <= PAGE_SIZE - (gpc->uhva & ~PAGE_MASK)) &
+	      (READ_ONCE(*gpc->slots_generation) == gpc->generation);
+	this_cpu_inc(gpc->checks->count[hit]);
+	return hit;
+}
+
+/**
+ * guestgate_gpc_khva() - Kernel address of the cached access.
+ * @gpc: The cache, read-locked, with a successful guestgate_gpc_check().
+ *
+ * Writing through it is allowed only for a GUESTGATE_GPC_WRITABLE cache: a
+ * read-only cache may map the zero page or a page shared copy-on-write.
+ *
+ * Context: Any context, with the read lock held.
+ * Return: The kernel address of the cached user address, or NULL if the
+ * cache is not valid. Not to be used after the read lock is dropped.
+ */
+static inline void *guestgate_gpc_khva(struct guestgate_gpc *gpc)
+{
+	lockdep_assert_held(&gpc->lock);
+	return gpc->khva;
+}
 
 #endif /* _LINUX_GUESTGATE_H */
