@@ -67,13 +67,30 @@ struct guestgate_sample_bench {
 /* Limits of GUESTGATE_SAMPLE_IOCTL_VCPU_RUN. */
 #define GUESTGATE_SAMPLE_MAX_GUEST_US	2000000
 
+/* Flags of struct guestgate_sample_vcpu_run: keep @runstate up to date. */
+#define GUESTGATE_SAMPLE_VCPU_RUNSTATE	0x1
+
+/**
+ * struct guestgate_sample_runstate - what the vCPU loop keeps in user memory
+ * @entries: guest entries so far
+ * @guest_cycles: TSC cycles spent in the guest so far
+ *
+ * Written after every guest exit through a guestgate pfn cache on the
+ * page, as KVM writes a guest's steal time or Xen runstate area. Must not
+ * cross a page boundary.
+ */
+struct guestgate_sample_runstate {
+	__u64 entries;
+	__u64 guest_cycles;
+};
+
 /**
  * struct guestgate_sample_vcpu_run - argument of GUESTGATE_SAMPLE_IOCTL_VCPU_RUN
  * @ms: in: how long to run the vCPU loop, 1 to GUESTGATE_SAMPLE_MAX_RUN_MS
  *      milliseconds
  * @guest_us: in: how long each guest entry lasts (the guest spins with
  *            interrupts disabled), 1 to GUESTGATE_SAMPLE_MAX_GUEST_US
- * @flags: in: zero
+ * @flags: in: zero or GUESTGATE_SAMPLE_VCPU_RUNSTATE
  * @cpu: out: the CPU the loop ran on (the caller's: pin the task first)
  * @entries: out: guest entries
  * @guest_cycles: out: TSC cycles spent in the guest
@@ -84,6 +101,10 @@ struct guestgate_sample_bench {
  * @lockdep_checks: out: times lockdep's hardirq state was compared with the
  *                  CPU's (after state exit, and in each interrupt window)
  * @lockdep_mismatches: out: comparisons where they disagreed
+ * @runstate: in: with GUESTGATE_SAMPLE_VCPU_RUNSTATE, the user address of a
+ *            struct guestgate_sample_runstate of the calling task
+ * @runstate_refreshes: out: refreshes of the runstate's pfn cache (one to
+ *                      activate it, one after each invalidation of its page)
  *
  * The loop is KVM's: interrupts off; guest timing enter; state enter; the
  * guest; state exit; interrupts on, so that the interrupts that came in the
@@ -103,6 +124,8 @@ struct guestgate_sample_vcpu_run {
 	__u64 t_last_out;
 	__u64 lockdep_checks;
 	__u64 lockdep_mismatches;
+	__u64 runstate;
+	__u64 runstate_refreshes;
 };
 
 #define GUESTGATE_SAMPLE_IOC_MAGIC	0xBA
@@ -125,7 +148,9 @@ struct guestgate_sample_vcpu_run {
 
 /*
  * Run the toy vCPU loop in the calling task with guestgate's guest entry
- * helpers. EINVAL: bad ms, guest_us or flags. EINTR: a signal stopped it
+ * helpers. EINVAL: bad ms, guest_us or flags, or a runstate that crosses a
+ * page. EFAULT: a runstate that is not mapped writable, at the start or
+ * later (the results so far are copied out). EINTR: a signal stopped it
  * (the results so far are copied out).
  */
 #define GUESTGATE_SAMPLE_IOCTL_VCPU_RUN \

@@ -6,12 +6,17 @@
  * hrtimer; what the mm does to the cached page (munmap, MADV_DONTNEED,
  * mprotect, fork and copy-on-write, mremap, THP split and collapse) and to a
  * memslot table; the pfn against /proc/self/pagemap; every errno of the
- * UAPI; teardown at close; and an ioctl fuzzer.
+ * UAPI; teardown at close; and an ioctl fuzzer. And a C caller of the
+ * kernel API: the toy vCPU of samples/guestgate keeps a runstate area of
+ * this task up to date through a pfn cache while another thread zaps it.
  *
- * Needs guestgate.ko loaded, debugfs mounted and root (pagemap pfns).
+ * Needs guestgate.ko and guestgate_sample.ko loaded, debugfs mounted and
+ * root (pagemap pfns).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +31,7 @@
 #include <linux/guestgate.h>
 
 #include "debugfs_counter.h"
+#include "guestgate_sample.h"
 #include "kselftest_harness.h"
 
 #define PFN_CACHE_FILE	"/sys/kernel/debug/guestgate/pfn_cache"
@@ -786,6 +792,101 @@ TEST_F(pfn, errnos)
 }
 
 /* Closing the file destroys its caches (the run checks kmemleak). */
+/* The sample's toy vCPU loop, keeping the runstate at @rs; 0 or -errno. */
+static int vcpu_runstate(void *rs, uint32_t ms, struct guestgate_sample_vcpu_run *r)
+{
+	int fd, ret;
+
+	memset(r, 0, sizeof(*r));
+	r->ms = ms;
+	r->guest_us = 100;
+	r->flags = GUESTGATE_SAMPLE_VCPU_RUNSTATE;
+	r->runstate = (uintptr_t)rs;
+	fd = open(GUESTGATE_SAMPLE_DEVICE_PATH, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, GUESTGATE_SAMPLE_IOCTL_VCPU_RUN, r) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static int pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+struct zapper {
+	char *page;
+	int stop;
+	unsigned long zaps;
+};
+
+/* On CPU 1: MADV_DONTNEED of the runstate's page every 10 ms. */
+static void *zap_fn(void *arg)
+{
+	struct zapper *z = arg;
+
+	pin(1);
+	while (!__atomic_load_n(&z->stop, __ATOMIC_RELAXED)) {
+		if (!madvise(z->page, PAGE, MADV_DONTNEED))
+			z->zaps++;
+		usleep(10000);
+	}
+	return NULL;
+}
+
+/*
+ * The runstate the loop wrote last is what this task reads, though the page
+ * under it was replaced again and again: each zap invalidated the sample's
+ * cache, and its next write refreshed it to the new page.
+ */
+TEST(sample_vcpu_runstate)
+{
+	struct guestgate_sample_vcpu_run r;
+	struct zapper z = { 0 };
+	uint64_t *rs;
+	pthread_t t;
+
+	ASSERT_EQ(0, pin(0));
+	z.page = map_pages(1);
+	ASSERT_NE(NULL, z.page);
+	rs = (uint64_t *)(z.page + 64);
+	ASSERT_EQ(0, pthread_create(&t, NULL, zap_fn, &z));
+	EXPECT_EQ(0, vcpu_runstate(rs, 300, &r));
+	__atomic_store_n(&z.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	TH_LOG("%llu entries, %lu zaps, %llu refreshes of the runstate cache",
+	       (unsigned long long)r.entries, z.zaps,
+	       (unsigned long long)r.runstate_refreshes);
+	EXPECT_LT(0ULL, r.entries);
+	EXPECT_EQ(r.entries, __atomic_load_n(&rs[0], __ATOMIC_RELAXED));
+	EXPECT_EQ(r.guest_cycles, __atomic_load_n(&rs[1], __ATOMIC_RELAXED));
+	/* Zaps landed during the run, and only they make a refresh. */
+	EXPECT_LE(2ULL, r.runstate_refreshes);
+	EXPECT_GE(z.zaps + 1, r.runstate_refreshes);
+	munmap(z.page, PAGE);
+}
+
+TEST(sample_vcpu_runstate_errnos)
+{
+	struct guestgate_sample_vcpu_run r;
+	char *p = map_pages(2);
+
+	ASSERT_NE(NULL, p);
+	/* Across a page boundary. */
+	EXPECT_EQ(-EINVAL, vcpu_runstate(p + PAGE - 8, 10, &r));
+	/* Read-only. */
+	ASSERT_EQ(0, mprotect(p, PAGE, PROT_READ));
+	EXPECT_EQ(-EFAULT, vcpu_runstate(p, 10, &r));
+	/* Not mapped. */
+	ASSERT_EQ(0, munmap(p, 2 * PAGE));
+	EXPECT_EQ(-EFAULT, vcpu_runstate(p + PAGE, 10, &r));
+}
+
 TEST(close_tears_down)
 {
 	long long before = debugfs_counter(PFN_CACHE_FILE, "caches");
