@@ -158,20 +158,25 @@ pfn_cache()
 	fi
 	echo "Test kernel (lockdep's lock_acquire/release and KASAN on every access):"
 	pfn_cache_figures "$R/bench_pfn_cache.txt" no
-	echo "The fast path in the built objects: the C API functions the benchmark"
-	echo "loop calls (kernel callees, lockdep's included, not counted):"
-	for gg in "$GG_TOP/build/bench-tree/guestgate.ko" "$GG_TOP/guestgate.ko"; do
-		[ -f "$gg" ] || continue
+	echo "The fast path in the built objects (kernel callees, _raw_read_lock and"
+	echo "_raw_read_unlock, lockdep's included, not counted): a C caller's, the"
+	echo "sample's runstate write (read lock, inline check, write, unlock), and"
+	echo "the out-of-line read side the Rust API calls:"
+	for gg in "$GG_TOP/build/bench-tree" "$GG_TOP"; do
+		[ -f "$gg/guestgate.ko" ] || continue
 		case $gg in
-		*/bench-tree/*) echo "  built for the bench kernel:" ;;
+		*/bench-tree) echo "  built for the bench kernel:" ;;
 		*) echo "  built for the test kernel:" ;;
 		esac
-		for f in guestgate_gpc_read_lock guestgate_gpc_check guestgate_gpc_count_check \
-			guestgate_gpc_khva guestgate_gpc_read_unlock; do
-			count "$gg" $f | sed 's/^/    /'
+		count "$gg/samples/guestgate/guestgate_sample.ko" toy_runstate_write |
+			sed 's/^/    /'
+		for f in guestgate_gpc_reader_lock guestgate_gpc_reader_unlock; do
+			count "$gg/guestgate.ko" $f | sed 's/^/    /'
 		done
-		echo "    fall-through path: check $(hot_insns "$gg" guestgate_gpc_check) insns," \
-			"khva $(hot_insns "$gg" guestgate_gpc_khva) insns"
+		echo "    fall-through path: toy_runstate_write" \
+			"$(hot_insns "$gg/samples/guestgate/guestgate_sample.ko" toy_runstate_write)" \
+			"insns, guestgate_gpc_reader_unlock" \
+			"$(hot_insns "$gg/guestgate.ko" guestgate_gpc_reader_unlock) insns"
 	done
 }
 
