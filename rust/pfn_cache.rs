@@ -745,10 +745,12 @@ impl PfnCache {
         // reads it with `READ_ONCE()`.
         unsafe {
             let fits = fits_in_page((*g).uhva, len);
-            let current = AtomicU64::from_ptr((*g).slots_generation.cast_mut()).load(Relaxed)
-                == (*g).generation;
-            // "&", not "&&": one branch, as in C.
-            if (*g).valid & fits & current {
+            let stale = AtomicU64::from_ptr((*g).slots_generation.cast_mut()).load(Relaxed)
+                ^ (*g).generation;
+            // Nonzero if any condition fails: one branch, as in C (with
+            // "&" of the conditions, the compiler still branched on each).
+            let bad = u64::from(!(*g).valid) | u64::from(!fits) | stale;
+            if bad == 0 {
                 // `valid`: `khva` is the address of `uhva` in the cached
                 // page, and `fits`: `len` bytes from it lie in the page.
                 Ok(((*g).khva.cast(), (*f).pfn))
