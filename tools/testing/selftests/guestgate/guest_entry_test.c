@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 
 #include "debugfs_counter.h"
 #include "guestgate_sample.h"
+#include "pin_cpu.h"
 
 #include "kselftest_harness.h"
 
@@ -59,15 +59,6 @@ struct run {
 	uint64_t t_start, t_end, t_first_in, t_last_out;
 	unsigned int cpu;
 };
-
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
 
 /* Field 43 of /proc/self/stat: the process's guest time, in clock ticks. */
 static long long task_guest_ticks(void)
@@ -201,7 +192,7 @@ static int measure_guest_time(int cpu, const char *variant, struct guest_time *g
 	long long task0, cpu0, total0, hz = sysconf(_SC_CLK_TCK);
 	int ret;
 
-	if (pin(cpu))
+	if (pin_cpu(cpu))
 		return -errno;
 	task0 = task_guest_ticks();
 	if (task0 < 0 || cpu_ticks(cpu, &cpu0, &total0))
@@ -305,7 +296,7 @@ static void *rcu_guest_thread(void *arg)
 {
 	struct rcu_guest *g = arg;
 
-	g->ret = pin(1) ? -errno : 0;
+	g->ret = pin_cpu(1) ? -errno : 0;
 	__atomic_store_n(&g->started, 1, __ATOMIC_RELEASE);
 	if (!g->ret)
 		g->ret = run_loop(g->variant, 1, RCU_GUEST_US, &g->run);
@@ -331,7 +322,7 @@ static int rcu_while_in_guest(const char *variant, struct rcu_guest *g,
 
 	memset(g, 0, sizeof(*g));
 	g->variant = variant;
-	if (pin(0))
+	if (pin_cpu(0))
 		return -errno;
 	fd = open(SYNC_RCU_FILE, O_RDONLY);
 	if (fd < 0)
@@ -404,7 +395,7 @@ TEST(lockdep_agrees_and_counters)
 	int cpu;
 
 	for (cpu = 0; cpu < 2; cpu++) {
-		ASSERT_EQ(0, pin(cpu));
+		ASSERT_EQ(0, pin_cpu(cpu));
 		enters0 = debugfs_counter(GG_ENTRY_FILE, "guest_enters");
 		exits0 = debugfs_counter(GG_ENTRY_FILE, "guest_exits");
 		timing0 = debugfs_counter(GG_ENTRY_FILE, "timing_enters");

@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <x86intrin.h>
+
+#include "pin_cpu.h"
 
 #define BENCH_FILE	"/sys/kernel/debug/guestgate_stress/pfn_cache_bench"
 #define PAGE		4096
@@ -43,11 +44,7 @@ static unsigned long storm_zaps;
 /* Runs the calling thread on @cpu only, if there is such a CPU. */
 static void pin(int cpu)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
+	if (pin_cpu(cpu))
 		fprintf(stderr, "cpu %d: %s, not pinned\n", cpu, strerror(errno));
 }
 

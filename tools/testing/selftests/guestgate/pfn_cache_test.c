@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 
 #include "debugfs_counter.h"
 #include "guestgate_sample.h"
+#include "pin_cpu.h"
 #include "kselftest_harness.h"
 
 #define PFN_CACHE_FILE	"/sys/kernel/debug/guestgate/pfn_cache"
@@ -810,15 +810,6 @@ static int vcpu_runstate(void *rs, uint32_t ms, struct guestgate_sample_vcpu_run
 	return ret;
 }
 
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
 struct zapper {
 	char *page;
 	int stop;
@@ -830,7 +821,7 @@ static void *zap_fn(void *arg)
 {
 	struct zapper *z = arg;
 
-	pin(1);
+	pin_cpu(1);
 	while (!__atomic_load_n(&z->stop, __ATOMIC_RELAXED)) {
 		if (!madvise(z->page, PAGE, MADV_DONTNEED))
 			z->zaps++;
@@ -851,7 +842,7 @@ TEST(sample_vcpu_runstate)
 	uint64_t *rs;
 	pthread_t t;
 
-	ASSERT_EQ(0, pin(0));
+	ASSERT_EQ(0, pin_cpu(0));
 	z.page = map_pages(1);
 	ASSERT_NE(NULL, z.page);
 	rs = (uint64_t *)(z.page + 64);
