@@ -55,9 +55,6 @@ kmsg()
 }
 
 mountpoint -q $DBG || mount -t debugfs none $DBG
-# Boot is over: udev's work per uevent (each module load, each misc device)
-# would only slow the tests down under TCG. devtmpfs makes the nodes.
-udevadm control --exit 2>/dev/null || true
 
 kmsg "start ($mode)"
 if [ -w $KMEMLEAK ]; then

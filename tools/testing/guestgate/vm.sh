@@ -3,28 +3,35 @@
 #
 # Boot the cached test kernel under virtme-ng and run guest.sh in it.
 #
-#   vm.sh check|demo RESULTS_DIR
+#   vm.sh check|demo|bench|bench-pfn RESULTS_DIR
 #
 # TCG, not KVM: this machine's /dev/kvm cannot boot a stock kernel. Two
 # vCPUs, CPU 1 nohz_full so guest entry/exit really takes the context
 # tracking and RCU paths. Single-threaded TCG (the vCPUs take turns on one
 # host thread): with one thread per vCPU, QEMU 7.2 let a CPU execute an int3
 # of text_poke_bp() after the patch had completed on every CPU (an "Oops:
-# int3" in static call sites under the perf callbacks stress, 2 runs of 2). The host's root is the guest's, read-only, so the
-# repository is at its own path; RESULTS_DIR is the one writable directory.
-# The console goes to RESULTS_DIR/console.log. Exits with vng's status; the
-# results are judged by judge.py, not by this status.
+# int3" in static call sites under the perf callbacks stress, 2 runs of 2).
+# The host's root is the guest's, read-only, so the repository is at its own
+# path; RESULTS_DIR is the one writable directory. The console goes to
+# RESULTS_DIR/console.log. Exits with vng's status; the results are judged
+# by judge.py, not by this status.
+#
+# The guest's init is vm-init, in an initramfs built here around the host's
+# busybox: virtme-ng's own init would coldplug every device through udev and
+# wait for it to settle (see vm-init).
 #
 # Boot options:
-# - module_blacklist=kvm,...: kvm must stay unloaded (it would take perf's
-#   single guest-callback slot), but udev loads it for the emulated CPU.
 # - no5lvl: with TCG's LA57, an early timer interrupt can land while
 #   identify_cpu() has cleared the boot CPU's feature bits; KASAN, briefly
 #   seeing 4-level paging, then reports a wild access to a valid address
 #   (in about one boot of three here, never with no5lvl).
 # - rcupdate.rcu_expedited=1: every synchronize_rcu() is expedited. Same
 #   guarantee, far shorter waits under TCG, where the tests (module unloads,
-#   200 sample reloads, unregisters) wait for hundreds of grace periods.
+#   sample reloads, unregisters) wait for hundreds of grace periods.
+# - tsc=reliable: the clocksource watchdog marked the TSC unstable in the
+#   middle of a run (TCG's read-back delays) and the guest fell back to the
+#   HPET, whose every read exits to QEMU. TCG's TSC is the host's clock,
+#   the same on both vCPUs.
 
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -38,10 +45,25 @@ timeout=${GUESTGATE_VM_TIMEOUT:-900}
 mkdir -p "$R"
 export PATH=$GG_VENV/bin:$PATH
 
+# The initramfs: vm-init as /init, and busybox with its applets (no /proc
+# yet when the first ones run, so they must be links on PATH).
+initramfs=$R/initramfs.cpio
+root=$(mktemp -d)
+mkdir -p "$root/bin"
+cp "$GG_TOOLS_DIR/vm-init" "$root/init"
+cp /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+(cd "$root" && find . | cpio -o -H newc --quiet) >"$initramfs" ||
+	gg_die "cannot build $initramfs"
+rm -rf "$root"
+
 timeout -k 10 "$timeout" "$GG_VNG" -r "$kdir/arch/x86/boot/bzImage" \
 	--disable-kvm --qemu-opt=-accel --qemu-opt=tcg,thread=single \
+	--qemu-opt=-initrd --qemu-opt="$initramfs" --skip-modules \
 	--force-9p --cpus 2 --memory 2G \
-	--append "nohz_full=1 module_blacklist=kvm,kvm_amd,kvm_intel no5lvl rcupdate.rcu_expedited=1" \
+	--append "nohz_full=1 no5lvl rcupdate.rcu_expedited=1 tsc=reliable" \
 	--verbose --rwdir "$R" \
 	-- bash "$GG_TOP/tools/testing/guestgate/guest.sh" "$mode" "$R" \
 	</dev/null >"$R/console.log" 2>&1
