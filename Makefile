@@ -60,8 +60,7 @@ lint: have-kdir
 	@KDIR=$(KDIR) bash $(GG_TOOLS)/lint.sh
 
 check: kernel
-	@$(MAKE) --no-print-directory -s modules selftests
-	@bash $(GG_TOOLS)/check.sh
+	@GG_MAKE="$(MAKE) --no-print-directory -s" bash $(GG_TOOLS)/check.sh
 
 bench: kernel
 	@$(MAKE) --no-print-directory -s modules selftests

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: lint on the host, every test in the VM, the verdict on the host.
-# Expects the modules and kselftests built (the Makefile does that first).
+# make check: the modules and kselftests built, lint on the host, every test
+# in the VM, the verdict on the host. GG_MAKE is the make to build with (the
+# Makefile passes its own, with its command line).
+#
+# The host's phases and their seconds go to build/check/host.txt, for the
+# table of where the time went that judge.py prints.
 
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -10,11 +14,26 @@ set -uo pipefail
 R=$GG_TOP/build/check
 rm -rf "$R"
 mkdir -p "$R"
-start=$(date +%s)
 
+# host_phase NAME COMMAND...: runs COMMAND and records how long it took.
+host_phase()
+{
+	local name=$1 t0=$SECONDS rc
+
+	shift
+	"$@"
+	rc=$?
+	echo "$name $((SECONDS - t0))" >>"$R/host.txt"
+	return $rc
+}
+
+gg_log "building the modules and the kselftests"
+# shellcheck disable=SC2086
+host_phase build ${GG_MAKE:-make --no-print-directory -s} -C "$GG_TOP" modules selftests ||
+	gg_die "the build failed"
 gg_log "lint"
-bash "$GG_TOOLS_DIR/lint.sh" >"$R/lint.tap"
-gg_log "booting the test kernel and running the tests (TCG, a few minutes)"
-bash "$GG_TOOLS_DIR/vm.sh" check "$R"
-gg_log "VM done after $(($(date +%s) - start)) s; results in $R"
+host_phase lint bash "$GG_TOOLS_DIR/lint.sh" >"$R/lint.tap"
+gg_log "booting the test kernel and running the tests (TCG, about 10 minutes)"
+host_phase vm bash "$GG_TOOLS_DIR/vm.sh" check "$R"
+gg_log "results in $R"
 python3 "$GG_TOOLS_DIR/judge.py" --lint "$R/lint.tap" "$R"

@@ -16,6 +16,16 @@
 # free, and the KTAP of the guest entry misuse suite, whose WARNs are
 # planted too), done; in demo mode demo.txt, in bench mode bench.txt instead
 # of the test results.
+#
+# Phases: the run is a sequence of phases, each with a time limit. phases
+# gets a line per phase that ended ("NAME LIMIT START END", seconds of
+# uptime; the first is the boot), phase holds the one under way ("NAME
+# LIMIT START"). A limit is far above what its phase takes (make check
+# prints both), so that a slower machine passes and a hang fails, named:
+# the watchdog below ends a phase that outlives its limit (the blocked
+# tasks and the CPUs' backtraces to the kernel log, the log to dmesg.txt,
+# the phase to hung, then power off), and vm.sh ends the VM if even that
+# does not happen.
 
 set -u
 mode=$1
@@ -27,6 +37,11 @@ KMEMLEAK=$DBG/kmemleak
 SAMPLE_KO=$TOP/samples/guestgate/guestgate_sample.ko
 # For the kselftest that reloads the sample.
 export GUESTGATE_SAMPLE_KO=$SAMPLE_KO
+
+# A kselftest program's limit, as the kselftest runner reads it.
+while IFS== read -r key value; do
+	[ "$key" != timeout ] || KSFT_TIMEOUT=$value
+done <"$SELFTESTS/settings"
 
 mkdir -p "$R/kunit" "$R/kselftest"
 : >"$R/lifecycle.body"
@@ -54,9 +69,64 @@ kmsg()
 	echo "guestgate-vm: $*" >/dev/kmsg
 }
 
-mountpoint -q $DBG || mount -t debugfs none $DBG
+# phase NAME LIMIT: ends the phase under way and starts NAME, which must end
+# within LIMIT seconds.
+phase()
+{
+	phase_end
+	cur_name=$1
+	cur_limit=$2
+	read -r cur_start _ </proc/uptime
+	echo "$cur_name $cur_limit $cur_start" >"$R/phase"
+	kmsg "phase $cur_name (limit $cur_limit s)"
+}
 
+phase_end()
+{
+	local end _
+
+	[ -n "${cur_name:-}" ] || return 0
+	read -r end _ </proc/uptime
+	echo "$cur_name $cur_limit $cur_start $end" >>"$R/phases"
+	cur_name=
+	rm -f "$R/phase"
+}
+
+# Ends the VM when the phase under way outlives its limit, with the blocked
+# tasks and the CPUs' backtraces in the log. Sleeps on a pipe nobody writes
+# to: no process is started while it waits.
+watchdog()
+{
+	local name limit start up _ nap
+
+	exec {nap}<> <(:)
+	while ! read -r -t 5 -u "$nap" _; do
+		read -r name limit start 2>/dev/null <"$R/phase" || continue
+		read -r up _ </proc/uptime
+		[ "${up%.*}" -gt $((${start%.*} + limit)) ] || continue
+		echo "$name $limit" >"$R/hung"
+		kmsg "phase $name ran past its limit of $limit s: blocked tasks, CPUs, then power off"
+		echo w >/proc/sysrq-trigger
+		echo l >/proc/sysrq-trigger
+		dmesg >"$R/dmesg.txt"
+		echo o >/proc/sysrq-trigger
+		return
+	done
+}
+
+# The boot: from power on to here (the kernel and the init).
+read -r booted _ </proc/uptime
+echo "boot - 0 $booted" >"$R/phases"
 kmsg "start ($mode)"
+watchdog &
+watchdog_pid=$!
+
+phase load 300
+debugfs=
+while read -r _ dir _; do
+	[ "$dir" != $DBG ] || debugfs=mounted
+done </proc/mounts
+[ -n "$debugfs" ] || mount -t debugfs none $DBG
 if [ -w $KMEMLEAK ]; then
 	# Report and forget what booting leaked, so the final scans show only
 	# what the run leaked; no automatic scans meanwhile. A leak is reported
@@ -77,6 +147,8 @@ step "perf bridge registered with the kernel's perf" \
 
 # The KUnit suites first: they need perf's guest-info slot free.
 [ "$mode" != check ] || {
+	# KUnit ends a case after 300 s (kunit_test_timeout()).
+	phase kunit 900
 	step "insmod guestgate_kunit.ko (runs the KUnit suites)" \
 		insmod "$TOP/guestgate_kunit.ko"
 	for d in $DBG/kunit/guestgate*; do
@@ -85,6 +157,7 @@ step "perf bridge registered with the kernel's perf" \
 	step "rmmod guestgate_kunit" rmmod guestgate_kunit
 }
 
+phase load-sample 300
 step "insmod guestgate_sample.ko (toy vCPU, C API consumer)" \
 	insmod "$SAMPLE_KO"
 step "sample reached guestgate through the C API" \
@@ -96,6 +169,7 @@ step "insmod guestgate_stress.ko (kernel half of the stress tests)" \
 
 case $mode in
 bench | bench-pfn)
+	phase "$mode" 1800
 	if [ "$mode" = bench ]; then
 		"$SELFTESTS/perf_callbacks_bench" >"$R/bench.txt" 2>&1
 		# Guest entry round trips on each CPU (CPU 1 is nohz_full: vtime
@@ -109,6 +183,8 @@ bench | bench-pfn)
 	echo "rc: $?" >>"$R/bench_pfn_cache.txt"
 	;;
 demo)
+	set -- "$SELFTESTS"/*_test
+	phase demo $(($# * (KSFT_TIMEOUT + 60)))
 	{
 		echo "== /sys/kernel/debug/guestgate/state"
 		cat $DBG/guestgate/state
@@ -118,7 +194,7 @@ demo)
 		dmesg | grep -E '\] guestgate[a-z_]*: ' | sed 's/^/  /'
 		echo "== kselftests"
 		for t in "$SELFTESTS"/*_test; do
-			[ -x "$t" ] && "$t" 2>&1 | sed 's/^/  /'
+			[ -x "$t" ] && timeout -k 10 "$KSFT_TIMEOUT" "$t" 2>&1 | sed 's/^/  /'
 		done
 		echo "== /sys/kernel/debug/guestgate/state after the kselftests"
 		cat $DBG/guestgate/state
@@ -127,16 +203,20 @@ demo)
 	} >"$R/demo.txt" 2>&1
 	;;
 *)
+	# Each program within the timeout of settings, as the kselftest runner
+	# runs it (the harness also times each case).
 	for t in "$SELFTESTS"/*_test; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
-		kmsg "kselftest $name"
-		(cd "$SELFTESTS" && timeout 300 "$t") >"$R/kselftest/$name.tap" 2>&1
+		phase "kselftest:$name" $((KSFT_TIMEOUT + 60))
+		(cd "$SELFTESTS" && timeout -k 10 "$KSFT_TIMEOUT" "$t") \
+			>"$R/kselftest/$name.tap" 2>&1
 		echo $? >"$R/kselftest/$name.rc"
 	done
 	;;
 esac
 
+phase unload 300
 step "rmmod guestgate_stress" rmmod guestgate_stress
 step "rmmod guestgate_sample" rmmod guestgate_sample
 step "rmmod guestgate" rmmod guestgate
@@ -159,6 +239,7 @@ dmesg >"$R/dmesg.txt"
 # canary/) for the judge to prove the detectors work: the WARN lands after
 # dmesg.txt was saved, the leak is told apart by its marker.
 if [ "$mode" = check ]; then
+	phase canary 900
 	mkdir -p "$R/canary"
 	kmsg "canary"
 	insmod "$TOP/tools/testing/guestgate/canary/guestgate_canary.ko"
@@ -174,6 +255,7 @@ if [ "$mode" = check ]; then
 	rmmod guestgate_misuse_kunit
 	# The use after free that unregister's grace periods prevent, with
 	# them switched off: KASAN must report it.
+	phase canary:uaf_no_rcu_wait 360
 	kmsg "canary: uaf_no_rcu_wait"
 	insmod "$TOP/guestgate_stress.ko"
 	# Each try unregisters as often as the machine allows in 3 s; under
@@ -190,10 +272,13 @@ fi
 # kmemleak reports an object once it is 5 s old and unchanged between two
 # scans: one scan alone reports nothing allocated since the previous one.
 if [ -w $KMEMLEAK ]; then
+	phase kmemleak 600
 	sleep 6
 	echo scan >$KMEMLEAK
 	echo scan >$KMEMLEAK
 	cat $KMEMLEAK >"$R/kmemleak.txt"
 fi
 [ "$mode" != check ] || dmesg | sed -n '/guestgate-vm: canary/,$p' >"$R/canary/dmesg.txt"
+phase_end
+kill "$watchdog_pid"
 touch "$R/done"

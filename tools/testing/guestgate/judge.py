@@ -15,8 +15,11 @@ suite (guestgate_misuse_kunit.ko, loaded then) to pass with one WARN per
 misuse rule and no other splat; "judge" runs this judge on canned results
 that it must fail.
 
-Prints one line per suite, the failures, and last the plain summary line
-"N passed, N failed, N skipped". Exits 1 on any failure.
+Prints one line per suite, the failures, the table of where the time went
+(the host's phases, then the VM's, each with its limit), and last the plain
+summary line "N passed, N failed, N skipped". Exits 1 on any failure. When
+the VM did not finish, the failure names the phase it was in and why it
+ended (its watchdog, vm.sh's limits, or a crash).
 """
 
 import argparse
@@ -250,6 +253,14 @@ def judge_kunit(results, kdir):
     return suite
 
 
+def kselftest_timeout():
+    """The timeout of each kselftest program, from its settings file."""
+    path = os.path.join(TOP, "tools", "testing", "selftests", "guestgate", "settings")
+    with open(path) as f:
+        m = re.search(r"^timeout=(\d+)", f.read(), re.M)
+    return int(m.group(1)) if m else 45
+
+
 def judge_kselftests(results):
     suite = Suite("kselftest")
     for name in expected_kselftests():
@@ -258,11 +269,69 @@ def judge_kselftests(results):
             suite.add("FAIL", name, "never ran")
             continue
         before = suite.failed
-        parse_tap(suite, tap, name + ".")
         rc = open(os.path.join(results, "kselftest", name + ".rc")).read().strip()
+        if rc in ("124", "137"):
+            # timeout(1) ended it: the TAP stops where it hung.
+            suite.add("FAIL", name, "timed out: still running after the %d s of settings"
+                      % kselftest_timeout())
+        parse_tap(suite, tap, name + ".")
         if rc not in ("0", "4") and suite.failed == before:
             suite.add("FAIL", name, "exit status " + rc)
     return suite
+
+
+def read_words(path):
+    """The lines of PATH split into words, or [] if it does not exist."""
+    if not os.path.exists(path):
+        return []
+    with open(path, errors="replace") as f:
+        return [l.split() for l in f if l.strip()]
+
+
+def vm_outcome(results):
+    """Why the VM did not finish, from the files guest.sh and vm.sh wrote."""
+    hung = read_words(os.path.join(results, "hung"))
+    if hung and len(hung[0]) >= 2:
+        return ("phase %s ran past its limit of %s s: the guest's watchdog ended the VM "
+                "(the blocked tasks and the CPUs' backtraces are in dmesg.txt)"
+                % (hung[0][0], hung[0][1]))
+    for w in read_words(os.path.join(results, "vm.txt")):
+        if w[0] == "killed":
+            return "vm.sh ended the VM: " + " ".join(w[1:])
+    cur = read_words(os.path.join(results, "phase"))
+    if cur:
+        return "the VM stopped during phase %s (a crash? see console.log)" % cur[0][0]
+    if not os.path.exists(os.path.join(results, "phases")):
+        return "the VM stopped before guest.sh began (see console.log)"
+    return "the VM stopped between phases (see console.log)"
+
+
+def time_table(results):
+    """Where the time went: rows of (phase, seconds, limit), host then VM."""
+    rows = [(w[0], w[1], "") for w in read_words(os.path.join(results, "host.txt"))
+            if len(w) == 2]
+    vm = dict((w[0], w[1]) for w in read_words(os.path.join(results, "vm.txt")) if len(w) == 2)
+    for w in read_words(os.path.join(results, "phases")):
+        if len(w) != 4:
+            continue
+        name, limit, start, end = w
+        if name == "boot":
+            limit = vm.get("boot_limit", limit)
+        rows.append(("  " + name, "%.0f" % (float(end) - float(start)),
+                     "" if limit == "-" else limit))
+    cur = read_words(os.path.join(results, "phase"))
+    if cur and len(cur[0]) == 3:
+        rows.append(("  " + cur[0][0], "did not end", cur[0][1]))
+    return rows
+
+
+def print_time_table(results):
+    rows = time_table(results)
+    if not rows:
+        return
+    print("%-40s %11s %6s" % ("where the time went", "seconds", "limit"))
+    for name, secs, limit in rows:
+        print("%-40s %11s %6s" % (name, secs, limit))
 
 
 def splats(path):
@@ -500,6 +569,46 @@ def self_test(kdir):
         expect("a KUnit suite that never reported fails", judge_kunit(os.path.join(t, "e"), kdir), True)
         expect("a kselftest that never ran fails", judge_kselftests(os.path.join(t, "e")), True)
 
+        name = expected_kselftests()[0]
+        write("k/kselftest/%s.tap" % name, "1..2\nok 1 a\n")
+        write("k/kselftest/%s.rc" % name, "124\n")
+        expect("a kselftest that timeout(1) ended fails as timed out",
+               judge_kselftests(os.path.join(t, "k")), True, "timed out")
+
+        # Why a VM did not finish, and the phase it names.
+        def outcome(what, files, why):
+            d = tempfile.mkdtemp(dir=t)
+            for fn, text in files.items():
+                write(os.path.join(d, fn), text)
+            o = Suite("t")
+            o.add("FAIL", "vm", vm_outcome(d))
+            expect(what, o, True, why)
+            return d
+
+        outcome("a hang the guest's watchdog caught names its phase",
+                {"phases": "boot - 0 40.1\n", "phase": "kunit 900 41.0\n",
+                 "hung": "kunit 900\n"}, "phase kunit ran past its limit of 900 s")
+        outcome("a hang vm.sh caught says so",
+                {"phases": "boot - 0 40.1\n", "phase": "kunit 900 41.0\n",
+                 "vm.txt": "boot_limit 600\nkilled phase kunit outlived its limit\n"},
+                "vm.sh ended the VM: phase kunit")
+        outcome("a boot that never reached guest.sh says so",
+                {"vm.txt": "boot_limit 600\nkilled the boot did not reach guest.sh\n"},
+                "the boot did not reach")
+        d = outcome("a crash names the phase it was in",
+                    {"phases": "boot - 0 40.1\nsetup 600 40.2 52.3\n",
+                     "phase": "load 300 52.4\n", "vm.txt": "boot_limit 600\n",
+                     "host.txt": "build 12\nlint 90\n"},
+                    "during phase load")
+        rows = time_table(d)
+        tab = Suite("t")
+        tab.add("PASS" if rows == [("build", "12", ""), ("lint", "90", ""),
+                                   ("  boot", "40", "600"), ("  setup", "12", "600"),
+                                   ("  load", "did not end", "300")] else "FAIL",
+                "table", "rows %s" % rows)
+        expect("the time table has the host's phases, the boot and every VM phase",
+               tab, False)
+
         write("m/Makefile", "TEST_GEN_PROGS := a_test b_test \\\n\t\t  c_test\nX := d\n")
         names = expected_kselftests(os.path.join(t, "m", "Makefile"))
         cont = Suite("t")
@@ -524,7 +633,7 @@ def main():
     vm = Suite("vm")
     finished = os.path.exists(os.path.join(args.results, "done"))
     vm.add("PASS" if finished else "FAIL", "the VM ran the tests to the end",
-           "see " + os.path.join(args.results, "console.log"))
+           "" if finished else vm_outcome(args.results))
     suites.append(vm)
     if finished:
         life = Suite("lifecycle")
@@ -544,6 +653,7 @@ def main():
         print("%-10s %d passed, %d failed, %d skipped" % (s.name + ":", s.passed, s.failed, s.skipped))
         for fl in s.failures:
             print("  FAIL " + fl)
+    print_time_table(args.results)
     p = sum(s.passed for s in suites)
     f = sum(s.failed for s in suites)
     k = sum(s.skipped for s in suites)

@@ -13,12 +13,19 @@
 # int3" in static call sites under the perf callbacks stress, 2 runs of 2).
 # The host's root is the guest's, read-only, so the repository is at its own
 # path; RESULTS_DIR is the one writable directory. The console goes to
-# RESULTS_DIR/console.log. Exits with vng's status; the results are judged
-# by judge.py, not by this status.
+# RESULTS_DIR/console.log.
 #
 # The guest's init is vm-init, in an initramfs built here around the host's
 # busybox: virtme-ng's own init would coldplug every device through udev and
 # wait for it to settle (see vm-init).
+#
+# Time limits: the boot must reach guest.sh within GUESTGATE_BOOT_LIMIT
+# seconds (600), and each phase of guest.sh must end within its own limit,
+# which guest.sh enforces itself; this script ends the VM when a phase has
+# outlived its limit by GUESTGATE_VM_GRACE seconds more (300), i.e. when the
+# guest could not even do that. Either is written to RESULTS_DIR/vm.txt for
+# judge.py, with the boot limit and the VM's wall time. Exits with vng's
+# status; the results are judged by judge.py, not by this status.
 #
 # Boot options:
 # - no5lvl: with TCG's LA57, an early timer interrupt can land while
@@ -39,7 +46,8 @@ set -uo pipefail
 mode=$1
 R=$(realpath "$2")
 kdir=${KDIR:-$(gg_kdir)}
-timeout=${GUESTGATE_VM_TIMEOUT:-900}
+boot_limit=${GUESTGATE_BOOT_LIMIT:-600}
+grace=${GUESTGATE_VM_GRACE:-300}
 
 [ -f "$kdir/arch/x86/boot/bzImage" ] || gg_die "no test kernel at $kdir: run 'make kernel'"
 mkdir -p "$R"
@@ -59,14 +67,45 @@ done
 	gg_die "cannot build $initramfs"
 rm -rf "$root"
 
-timeout -k 10 "$timeout" "$GG_VNG" -r "$kdir/arch/x86/boot/bzImage" \
+echo "boot_limit $boot_limit" >"$R/vm.txt"
+start=$(date +%s)
+setsid "$GG_VNG" -r "$kdir/arch/x86/boot/bzImage" \
 	--disable-kvm --qemu-opt=-accel --qemu-opt=tcg,thread=single \
 	--qemu-opt=-initrd --qemu-opt="$initramfs" --skip-modules \
 	--force-9p --cpus 2 --memory 2G \
 	--append "nohz_full=1 no5lvl rcupdate.rcu_expedited=1 tsc=reliable" \
 	--verbose --rwdir "$R" \
 	-- bash "$GG_TOP/tools/testing/guestgate/guest.sh" "$mode" "$R" \
-	</dev/null >"$R/console.log" 2>&1
+	</dev/null >"$R/console.log" 2>&1 &
+vm=$!
+
+# stop REASON: ends the VM, for judge.py and the user.
+stop()
+{
+	echo "killed $1" >>"$R/vm.txt"
+	gg_log "ending the VM: $1"
+	kill -TERM -- "-$vm" 2>/dev/null
+	sleep 10
+	kill -KILL -- "-$vm" 2>/dev/null
+}
+
+while kill -0 "$vm" 2>/dev/null; do
+	sleep 2
+	now=$(date +%s)
+	if [ ! -f "$R/phases" ]; then
+		if [ $((now - start)) -gt "$boot_limit" ]; then
+			stop "the boot did not reach guest.sh within $boot_limit s"
+			break
+		fi
+	elif read -r name limit _ 2>/dev/null <"$R/phase"; then
+		began=$(stat -c %Y "$R/phase" 2>/dev/null) || continue
+		if [ $((now - began)) -gt $((limit + grace)) ]; then
+			stop "phase $name outlived its limit of $limit s by $grace s"
+			break
+		fi
+	fi
+done
+wait "$vm"
 rc=$?
-[ $rc -ne 124 ] || gg_log "the VM timed out after ${timeout}s"
+echo "wall $(($(date +%s) - start))" >>"$R/vm.txt"
 exit $rc
