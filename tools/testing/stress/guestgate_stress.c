@@ -3,7 +3,7 @@
  * guestgate_stress.ko: the kernel half of guestgate's stress tests.
  *
  * Like lib/test_hmm.c for the hmm selftests, a test-only module that a
- * kselftest drives: it writes "MODE SECONDS" to
+ * kselftest drives: it writes "MODE SWITCHES SECONDS" to
  * /sys/kernel/debug/guestgate_stress/perf, which runs the stress in the
  * writing task and returns once it is over (or fails with its errno), and
  * reads the counters of the last run back from the same file. Reading
@@ -23,7 +23,8 @@
 
 #include "guestgate_stress.h"
 
-#define GG_STRESS_MAX_SECONDS	60
+#define GG_STRESS_MAX_SWITCHES	100000
+#define GG_STRESS_MAX_SECONDS	600
 
 static const char *const gg_stress_mode_names[GG_STRESS_NR_MODES] = {
 	[GG_STRESS_TORN] = "torn",
@@ -45,13 +46,17 @@ static int gg_stress_perf_show(struct seq_file *m, void *unused)
 	seq_printf(m, "ret: %d\n", gg_stress_last_ret);
 	if (gg_stress_last_ret != -ENODATA) {
 		seq_printf(m, "mode: %s\n", gg_stress_mode_names[r->mode]);
-		seq_printf(m, "seconds: %u\n", r->seconds);
+		seq_printf(m, "max_switches: %u\n", r->max_switches);
+		seq_printf(m, "max_seconds: %u\n", r->max_seconds);
 		seq_printf(m, "switches: %llu\n", r->switches);
+		seq_printf(m, "msecs: %u\n", r->msecs);
+		seq_printf(m, "timed_out: %d\n", r->timed_out);
 		seq_printf(m, "sections_task: %lld\n", atomic64_read(&r->sections[GG_CTX_TASK]));
 		seq_printf(m, "sections_irq: %lld\n", atomic64_read(&r->sections[GG_CTX_IRQ]));
 		seq_printf(m, "sections_nmi: %lld\n", atomic64_read(&r->sections[GG_CTX_NMI]));
 		seq_printf(m, "guest_sections: %lld\n", atomic64_read(&r->guest_sections));
 		seq_printf(m, "torn: %lld\n", atomic64_read(&r->torn));
+		seq_printf(m, "uaf_hits: %lld\n", atomic64_read(&r->uaf_hits));
 		seq_printf(m, "nmis_sent: %lld\n", atomic64_read(&r->nmis_sent));
 		seq_printf(m, "nmis_lost: %llu\n", r->nmis_lost);
 	}
@@ -67,8 +72,8 @@ static int gg_stress_perf_open(struct inode *inode, struct file *file)
 static ssize_t gg_stress_perf_write(struct file *file, const char __user *ubuf,
 				    size_t len, loff_t *ppos)
 {
-	char buf[48], *secs;
-	unsigned int seconds;
+	char buf[48], *args, *name, *num;
+	unsigned int switches, seconds;
 	int mode, ret;
 
 	if (len >= sizeof(buf))
@@ -76,21 +81,26 @@ static ssize_t gg_stress_perf_write(struct file *file, const char __user *ubuf,
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	secs = strchr(strim(buf), ' ');
-	if (!secs)
+	args = strim(buf);
+	name = strsep(&args, " ");
+	num = strsep(&args, " ");
+	if (!num || !args)
 		return -EINVAL;
-	*secs++ = '\0';
-	mode = match_string(gg_stress_mode_names, GG_STRESS_NR_MODES, buf);
+	mode = match_string(gg_stress_mode_names, GG_STRESS_NR_MODES, name);
 	if (mode < 0)
 		return mode;
-	ret = kstrtouint(secs, 10, &seconds);
+	ret = kstrtouint(num, 10, &switches);
 	if (ret)
 		return ret;
-	if (!seconds || seconds > GG_STRESS_MAX_SECONDS)
+	ret = kstrtouint(args, 10, &seconds);
+	if (ret)
+		return ret;
+	if (!switches || switches > GG_STRESS_MAX_SWITCHES ||
+	    !seconds || seconds > GG_STRESS_MAX_SECONDS)
 		return -EINVAL;
 
 	mutex_lock(&gg_stress_lock);
-	ret = gg_stress_perf_run(mode, seconds, &gg_stress_last);
+	ret = gg_stress_perf_run(mode, switches, seconds, &gg_stress_last);
 	gg_stress_last_ret = ret;
 	mutex_unlock(&gg_stress_lock);
 	return ret ?: len;

@@ -24,21 +24,29 @@ enum gg_stress_ctx { GG_CTX_TASK, GG_CTX_IRQ, GG_CTX_NMI, GG_NR_CTX };
 /**
  * struct gg_stress_result - what one run of the perf callbacks stress saw
  * @mode: the mode run
- * @seconds: its length
+ * @max_switches: the register + unregister pairs asked for
+ * @max_seconds: the bound of the run in time
  * @switches: register + unregister pairs done by the writer
+ * @msecs: how long the writer ran
+ * @timed_out: @max_seconds ended the run
  * @sections: reading sections run, per context (task, hardirq, NMI)
  * @guest_sections: sections whose state() was nonzero
  * @torn: sections whose hooks did not all answer for one set
+ * @uaf_hits: uaf hooks that saw their object freed while they held it
  * @nmis_sent: NMI IPIs sent by the task readers
  * @nmis_lost: of those, never handled
  */
 struct gg_stress_result {
 	enum gg_stress_mode mode;
-	unsigned int seconds;
+	unsigned int max_switches;
+	unsigned int max_seconds;
 	u64 switches;
+	unsigned int msecs;
+	bool timed_out;
 	atomic64_t sections[GG_NR_CTX];
 	atomic64_t guest_sections;
 	atomic64_t torn;
+	atomic64_t uaf_hits;
 	atomic64_t nmis_sent;
 	u64 nmis_lost;
 };
@@ -52,8 +60,8 @@ struct gg_stress_result {
  */
 int gg_stress_perf_bench(u64 cycles[GG_BENCH_NR_KINDS]);
 
-int gg_stress_perf_run(enum gg_stress_mode mode, unsigned int seconds,
-		       struct gg_stress_result *res);
+int gg_stress_perf_run(enum gg_stress_mode mode, unsigned int switches,
+		       unsigned int seconds, struct gg_stress_result *res);
 
 struct dentry;
 

@@ -11,15 +11,23 @@
  * handle_intel_pt_intr() and handle_mediated_pmi(), and checks that all four
  * answered for the same set.
  *
- * Modes (debugfs guestgate_stress/perf, "MODE SECONDS"):
+ * Modes (debugfs guestgate_stress/perf, "MODE SWITCHES SECONDS"):
  * - torn: two sets through guestgate. Torn sections must be 0.
  * - naive: two sets through four static calls of this module switched one by
  *   one, as upstream 6.12 does (state first, no grace period between the
  *   hooks). Torn sections must be seen: the check can see the bug.
  * - uaf: one set whose hooks read a kmalloc'd object that the writer frees
- *   right after each unregister. KASAN must stay silent.
+ *   right after each unregister. No hook may see its object freed under it
+ *   (uaf_hits), and KASAN must stay silent.
  * - uaf_no_rcu_wait: the same, with guestgate's grace periods switched off
- *   (CONFIG_KUNIT fault injection). KASAN must report the use after free.
+ *   (CONFIG_KUNIT fault injection). A hook sees its object freed and reads
+ *   it: KASAN must report the use after free.
+ *
+ * A run is a number of register + unregister pairs, SWITCHES, so that a slow
+ * machine does as much as a fast one. The modes that plant a bug (naive,
+ * uaf_no_rcu_wait) stop at its first sign (a torn section, a use after
+ * free). SECONDS bounds the run in time all the same, so that a write always
+ * returns; the counters say which bound ended it.
  */
 #include <linux/cpumask.h>
 #include <linux/delay.h>
@@ -41,7 +49,15 @@
 #define SET_OF(state)	((state) >> 8)
 #define UAF_ID		3
 #define UAF_MAGIC	0x6767756166UL
-#define UAF_LINGER_NS	(50 * NSEC_PER_MSEC)
+/*
+ * How long a task's get_ip() of the uaf set holds its object waiting for the
+ * writer to free it: well above QEMU's TCG time slice, in which one vCPU
+ * runs up to 100 ms while the other stands still, its clock running on. A
+ * hold shorter than that had mostly run out by the time the other vCPU got
+ * to free the object, and a missing grace period went unseen for hundreds
+ * of unregisters.
+ */
+#define UAF_LINGER_NS	(300 * NSEC_PER_MSEC)
 #define UAF_HOLD_US	5000
 
 /* Per-CPU, per-context slot for handle_mediated_pmi(), which returns nothing. */
@@ -121,6 +137,8 @@ static struct uaf_obj *uaf_obj;
 /* Objects the writer freed so far. */
 static unsigned long uaf_frees;
 
+static struct gg_stress_result res;
+
 static unsigned long uaf_read(void)
 {
 	return READ_ONCE(READ_ONCE(uaf_obj)->magic);
@@ -152,6 +170,9 @@ static unsigned long uaf_get_ip(void)
 		while (smp_load_acquire(&uaf_frees) == frees &&
 		       ktime_get_ns() < until)
 			cpu_relax();
+		/* The writer freed an object, this one, under this hook. */
+		if (smp_load_acquire(&uaf_frees) != frees)
+			atomic64_inc(&res.uaf_hits);
 		v &= READ_ONCE(obj->magic);
 	}
 	return v == UAF_MAGIC ? SET_IP(UAF_ID) : 0;
@@ -200,7 +221,6 @@ static void naive_unregister(void)
 
 static enum gg_stress_mode mode;
 static bool running;
-static struct gg_stress_result res;
 static DEFINE_PER_CPU(atomic_t, nmi_pending);
 static struct task_struct *tasks[NR_CPUS];
 static struct perf_event *events[NR_CPUS];
@@ -315,8 +335,21 @@ static int writer_step(unsigned long iter)
 	}
 }
 
-int gg_stress_perf_run(enum gg_stress_mode run_mode, unsigned int seconds,
-		       struct gg_stress_result *out)
+/* The sign of the planted bug of @mode was seen. */
+static bool bug_seen(void)
+{
+	switch (mode) {
+	case GG_STRESS_NAIVE:
+		return atomic64_read(&res.torn);
+	case GG_STRESS_UAF_NO_RCU_WAIT:
+		return atomic64_read(&res.uaf_hits);
+	default:
+		return false;
+	}
+}
+
+int gg_stress_perf_run(enum gg_stress_mode run_mode, unsigned int switches,
+		       unsigned int seconds, struct gg_stress_result *out)
 {
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
@@ -325,7 +358,7 @@ int gg_stress_perf_run(enum gg_stress_mode run_mode, unsigned int seconds,
 		.sample_period = 100 * NSEC_PER_USEC,
 		.pinned = 1,
 	};
-	unsigned long deadline, iter = 0;
+	unsigned long start, deadline, iter = 0;
 	int cpu, ret;
 
 	if (run_mode == GG_STRESS_UAF_NO_RCU_WAIT && !IS_ENABLED(CONFIG_KUNIT))
@@ -333,7 +366,8 @@ int gg_stress_perf_run(enum gg_stress_mode run_mode, unsigned int seconds,
 	mode = run_mode;
 	memset(&res, 0, sizeof(res));
 	res.mode = mode;
-	res.seconds = seconds;
+	res.max_switches = switches;
+	res.max_seconds = seconds;
 	for_each_possible_cpu(cpu)
 		atomic_set(per_cpu_ptr(&nmi_pending, cpu), 0);
 
@@ -367,14 +401,20 @@ int gg_stress_perf_run(enum gg_stress_mode run_mode, unsigned int seconds,
 	/* The writer takes cpu_hotplug_lock inside guestgate's mutex. */
 	cpus_read_unlock();
 
-	deadline = jiffies + seconds * HZ;
-	while (time_before(jiffies, deadline)) {
+	start = jiffies;
+	deadline = start + seconds * HZ;
+	while (res.switches < switches && !bug_seen()) {
+		if (!time_before(jiffies, deadline)) {
+			res.timed_out = true;
+			break;
+		}
 		ret = writer_step(iter++);
 		if (ret)
 			break;
 		res.switches++;
 		cond_resched();
 	}
+	res.msecs = jiffies_to_msecs(jiffies - start);
 
 	cpus_read_lock();
 stop:
