@@ -14,6 +14,10 @@
  * While the page is read-only, the flipping thread checks on the mapping
  * itself that the kernel's slots do not change.
  *
+ * A run is a number of zaps, not of seconds, so that a slow machine tests as
+ * much as a fast one; its time bound and the cases' timeouts only catch a
+ * hang.
+ *
  * The correct cache must show no violation, also with its refresh widened
  * (guestgate_rs_gpc_break_refresh(): a sleep between the page lookup and
  * the publication, where invalidations land: the sequence check must throw
@@ -39,8 +43,11 @@
 #include "kselftest_harness.h"
 
 #define STRESS_FILE	"/sys/kernel/debug/guestgate_stress/pfn_cache"
-#define STRESS_SECONDS	10
-#define BROKEN_SECONDS	5
+/* Zaps (madvise and remap) of a run of the correct refresh, then the others. */
+#define STRESS_ZAPS	400
+#define BROKEN_ZAPS	200
+/* The bound of a run that hangs; the cases' timeouts are above it. */
+#define MAX_SECONDS	300
 /* The refresh modes of the module (enum guestgate_gpc_refresh_mode). */
 #define REFRESH_NORMAL	0
 #define REFRESH_WIDENED	1
@@ -57,6 +64,7 @@ struct stress {
 	uint64_t *page;
 	pthread_mutex_t zap_lock;
 	int stop;
+	int workers_done;
 	long long ops[NR_OPS];
 	long long failures;
 	long long ro_checks;
@@ -133,13 +141,20 @@ static void *worker_fn(void *arg)
 		if (ret)
 			s->failures++;
 		else
-			s->ops[w->op]++;
+			__atomic_store_n(&s->ops[w->op], s->ops[w->op] + 1, __ATOMIC_RELAXED);
 		/* The user's own write, beside the kernel's slots. */
 		s->page[NR_SLOTS] = s->ops[w->op];
 		pthread_mutex_unlock(&s->zap_lock);
 		usleep(200 + 100 * w->op);
 	}
+	__atomic_fetch_add(&s->workers_done, 1, __ATOMIC_RELAXED);
 	return NULL;
+}
+
+static long long zaps_done(struct stress *s)
+{
+	return __atomic_load_n(&s->ops[OP_MADVISE], __ATOMIC_RELAXED) +
+	       __atomic_load_n(&s->ops[OP_REMAP], __ATOMIC_RELAXED);
 }
 
 struct result {
@@ -150,14 +165,16 @@ struct result {
 };
 
 /*
- * One run; false if it could not start (the test is then skipped, or has
- * failed an assertion).
+ * One run of @zaps zaps; false if it could not start (the test is then
+ * skipped, or has failed an assertion).
  */
 static bool run(struct __test_metadata *_metadata, int mode,
-		int seconds, struct stress *s, struct result *r)
+		long long zaps, struct stress *s, struct result *r)
 {
 	struct worker w[NR_OPS];
+	struct timespec t0, t;
 	pthread_t th[NR_OPS];
+	bool timed_out = false;
 	char cmd[64];
 	int i;
 
@@ -179,7 +196,16 @@ static bool run(struct __test_metadata *_metadata, int mode,
 		w[i].op = i;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_fn, &w[i]));
 	}
-	sleep(seconds);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (zaps_done(s) < zaps &&
+	       __atomic_load_n(&s->workers_done, __ATOMIC_RELAXED) < NR_OPS) {
+		usleep(10000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= MAX_SECONDS) {
+			timed_out = true;
+			break;
+		}
+	}
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < NR_OPS; i++)
 		pthread_join(th[i], NULL);
@@ -220,6 +246,8 @@ static bool run(struct __test_metadata *_metadata, int mode,
 	ksft_print_msg("violations: %lld after a zap, %lld while read-only\n",
 		       r->violations, s->ro_violations);
 	ksft_print_msg("failed user operations: %lld\n", s->failures);
+	EXPECT_FALSE(timed_out) TH_LOG("%lld of %lld zaps in %d s: hung?",
+				       zaps_done(s), zaps, MAX_SECONDS);
 	EXPECT_EQ(0LL, s->failures);
 	EXPECT_GT(r->writes_timer, 0);
 	EXPECT_GT(r->writes_kthread, 0);
@@ -231,16 +259,27 @@ static bool run(struct __test_metadata *_metadata, int mode,
 	return true;
 }
 
+FIXTURE(stress) {
+};
+
+FIXTURE_SETUP(stress)
+{
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+}
+
 /*
  * The correct cache: no write after the zap of its page, none while it is
- * read-only, for STRESS_SECONDS.
+ * read-only, over STRESS_ZAPS zaps.
  */
-TEST(race_stress)
+TEST_F_TIMEOUT(stress, race, MAX_SECONDS + 60)
 {
 	struct stress s;
 	struct result r;
 
-	if (!run(_metadata, REFRESH_NORMAL, STRESS_SECONDS, &s, &r))
+	if (!run(_metadata, REFRESH_NORMAL, STRESS_ZAPS, &s, &r))
 		return;
 	/*
 	 * The writers wrote through the pages being zapped: the module waits
@@ -257,12 +296,12 @@ TEST(race_stress)
  * invalidations land in the window, the sequence check throws those
  * lookups away (retries), and still no violation.
  */
-TEST(race_stress_widened_refresh)
+TEST_F_TIMEOUT(stress, race_widened_refresh, MAX_SECONDS + 60)
 {
 	struct stress s;
 	struct result r;
 
-	if (!run(_metadata, REFRESH_WIDENED, BROKEN_SECONDS, &s, &r))
+	if (!run(_metadata, REFRESH_WIDENED, BROKEN_ZAPS, &s, &r))
 		return;
 	EXPECT_GT(r.retries, 0);
 	EXPECT_EQ(0, r.violations);
@@ -273,12 +312,12 @@ TEST(race_stress_widened_refresh)
  * The broken refresh (the same window, no sequence check) publishes zapped
  * pages: the same checks see it.
  */
-TEST(broken_refresh_is_caught)
+TEST_F_TIMEOUT(stress, broken_refresh_is_caught, MAX_SECONDS + 60)
 {
 	struct stress s;
 	struct result r;
 
-	if (!run(_metadata, REFRESH_BROKEN, BROKEN_SECONDS, &s, &r))
+	if (!run(_metadata, REFRESH_BROKEN, BROKEN_ZAPS, &s, &r))
 		return;
 	EXPECT_GT(r.violations + s.ro_violations, 0LL);
 }
