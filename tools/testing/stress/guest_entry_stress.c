@@ -16,8 +16,9 @@
  * Reading gives the last run's result, "name: value" lines.
  *
  * guestgate_stress/sync_rcu: reading waits until another CPU has guest
- * timing entered (guestgate's per-CPU state; -ETIMEDOUT after 5 s), 100 ms
- * more, then times one synchronize_rcu() on the reader's CPU.
+ * timing entered (guestgate's per-CPU state; -ETIMEDOUT after 60 s, which
+ * only a hang takes), 100 ms more, then times one synchronize_rcu() on the
+ * reader's CPU.
  *
  * guestgate_stress/guest_entry_bench: reading times full round trips
  * (timing enter, state enter, state exit, timing exit) on the reader's CPU,
@@ -220,7 +221,7 @@ static const struct file_operations gg_entry_fops = {
 	.write = gg_entry_write,
 };
 
-#define GG_SYNC_RCU_WAIT_MS	5000
+#define GG_SYNC_RCU_WAIT_MS	60000
 #define GG_SYNC_RCU_DELAY_MS	100
 
 /* Another CPU than the caller's in guest timing (or in the guest), or -1. */

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,13 +221,21 @@ static void log_guest_time(struct __test_metadata *_metadata, const char *what,
 }
 
 /*
- * The accounting runs, one per CPU and loop. The bound asserted for "most":
- * at least half of the ticks the CPU accounted during the run are guest
- * time, and no more than the run plus two ticks of rounding (the toy spends
- * most of each iteration in the guest, and its own work around it is under
- * guest timing too). "None": at most 5 %. The share is of the ticks the CPU
- * accounted, not of the wall time: on a loaded host the VM's timer
- * interrupts come late and some ticks are never accounted at all.
+ * The accounting runs, one per CPU and loop. The bounds asserted for "most":
+ * no more than the run plus two ticks of rounding, and
+ * - vtime (CPU 1): at least half of the ticks the CPU accounted (the toy
+ *   spends most of each iteration in the guest, and its own work around it
+ *   is under guest timing too);
+ * - per tick (CPU 0): at least a fifth of them, four times the bound of
+ *   "none". A tick is the guest's if it came while the guest ran and the
+ *   host's if it came during the toy's own work between two entries; that
+ *   work takes longer the slower or busier the machine, and under TCG QEMU
+ *   decides when a timer interrupt arrives, so the guest's share varies a
+ *   lot from one machine or run to the next. The variant that charges none
+ *   gets none in every run.
+ * "None": at most 5 %. Shares are of the ticks the CPU accounted, not of the
+ * wall time: on a loaded host the VM's timer interrupts come late and some
+ * ticks are never accounted at all.
  */
 FIXTURE(guest_time) {
 	struct guest_time g;
@@ -235,16 +244,17 @@ FIXTURE(guest_time) {
 FIXTURE_VARIANT(guest_time) {
 	int cpu;
 	const char *variant;	/* NULL: the toy vCPU of the sample */
+	int per_tick;		/* the CPU accounts per tick, not vtime */
 	int most_is_guest;
 };
 
 /* CPU 0 charges per tick: the guest's ticks count if timing is still on. */
 FIXTURE_VARIANT_ADD(guest_time, ticks_cpu0) {
-	.cpu = 0, .variant = NULL, .most_is_guest = 1,
+	.cpu = 0, .variant = NULL, .per_tick = 1, .most_is_guest = 1,
 };
 
 FIXTURE_VARIANT_ADD(guest_time, ticks_cpu0_timing_exit_early) {
-	.cpu = 0, .variant = "timing_exit_early", .most_is_guest = 0,
+	.cpu = 0, .variant = "timing_exit_early", .per_tick = 1, .most_is_guest = 0,
 };
 
 /* CPU 1 clocks vtime from timing enter to exit: the bug does not show. */
@@ -274,9 +284,12 @@ TEST_F(guest_time, task_and_cpu)
 	/* A tenth of the run at least: the share below means something. */
 	ASSERT_GE(g->cpu_total * 10, g->run_ticks);
 	if (variant->most_is_guest) {
-		EXPECT_GE(g->task * 2, g->cpu_total);
+		/* A half (vtime) or a fifth (per tick), in tenths. */
+		long long tenths = variant->per_tick ? 2 : 5;
+
+		EXPECT_GE(g->task * 10, g->cpu_total * tenths);
 		EXPECT_LE(g->task, g->run_ticks + 2);
-		EXPECT_GE(g->cpu * 2, g->cpu_total);
+		EXPECT_GE(g->cpu * 10, g->cpu_total * tenths);
 		EXPECT_LE(g->cpu, g->run_ticks + 2);
 	} else {
 		EXPECT_LE(g->task * 20, g->cpu_total);
@@ -287,19 +300,53 @@ TEST_F(guest_time, task_and_cpu)
 /* The guest side of the RCU tests: one long guest entry on CPU 1. */
 struct rcu_guest {
 	const char *variant;
-	int started;
+	/* The thread that reads sync_rcu, its file, and whether it is done. */
+	pid_t reader;
+	int fd;
+	int read_done;
 	int ret;
 	struct run run;
+	/* From the read of sync_rcu to CPU 1 in guest timing. */
+	unsigned int waited_ms;
 };
 
+/* Whether thread @tid is in a read() of @fd, from /proc. */
+static bool in_read(pid_t tid, int fd)
+{
+	char path[64], buf[128];
+	long nr, arg;
+	int f, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return false;
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return sscanf(buf, "%ld %lx", &nr, &arg) == 2 && nr == SYS_read && arg == fd;
+}
+
+/*
+ * Enters the guest once the reader waits for it in the kernel: a guest that
+ * began earlier could be over before a late reader (on a loaded host, or a
+ * slow one) looks, and the reader would wait for one that never comes.
+ */
 static void *rcu_guest_thread(void *arg)
 {
 	struct rcu_guest *g = arg;
 
 	g->ret = pin_cpu(1) ? -errno : 0;
-	__atomic_store_n(&g->started, 1, __ATOMIC_RELEASE);
-	if (!g->ret)
-		g->ret = run_loop(g->variant, 1, RCU_GUEST_US, &g->run);
+	if (g->ret)
+		return NULL;
+	while (!in_read(g->reader, g->fd)) {
+		if (__atomic_load_n(&g->read_done, __ATOMIC_ACQUIRE))
+			return NULL;
+		usleep(1000);
+	}
+	g->ret = run_loop(g->variant, 1, RCU_GUEST_US, &g->run);
 	return NULL;
 }
 
@@ -316,6 +363,7 @@ static int rcu_while_in_guest(const char *variant, struct rcu_guest *g,
 			      uint64_t *t_start, uint64_t *t_end)
 {
 	unsigned long long start, end;
+	unsigned int waited;
 	char buf[128];
 	pthread_t thread;
 	int fd, n, ret;
@@ -327,25 +375,29 @@ static int rcu_while_in_guest(const char *variant, struct rcu_guest *g,
 	fd = open(SYNC_RCU_FILE, O_RDONLY);
 	if (fd < 0)
 		return -errno;
+	g->reader = syscall(SYS_gettid);
+	g->fd = fd;
 	ret = pthread_create(&thread, NULL, rcu_guest_thread, g);
 	if (ret) {
 		close(fd);
 		return -ret;
 	}
-	while (!__atomic_load_n(&g->started, __ATOMIC_ACQUIRE))
-		usleep(1000);
 	n = read(fd, buf, sizeof(buf) - 1);
 	ret = n < 0 ? -errno : 0;
+	__atomic_store_n(&g->read_done, 1, __ATOMIC_RELEASE);
 	pthread_join(thread, NULL);
 	close(fd);
+	if (ret && g->ret)
+		fprintf(stderr, "# the guest thread failed: %s\n", strerror(-g->ret));
 	if (ret)
 		return ret;
 	if (n == 0)
 		return -EIO;
 	buf[n] = '\0';
-	if (sscanf(buf, "cpu: %*u guest_cpu: %*d waited_ms: %*u t_start: %llu t_end: %llu",
-		   &start, &end) != 2)
+	if (sscanf(buf, "cpu: %*u guest_cpu: %*d waited_ms: %u t_start: %llu t_end: %llu",
+		   &waited, &start, &end) != 3)
 		return -EIO;
+	g->waited_ms = waited;
 	*t_start = start;
 	*t_end = end;
 	return g->ret;
@@ -358,9 +410,26 @@ static void log_rcu(struct __test_metadata *_metadata, struct rcu_guest *g,
 	       g->run.cpu, (g->run.t_last_out - g->run.t_first_in) / 1e6,
 	       ((int64_t)(t_start - g->run.t_first_in)) / 1e6,
 	       ((int64_t)(t_end - g->run.t_first_in)) / 1e6);
+	TH_LOG("CPU 1 entered guest timing %u ms after the read began", g->waited_ms);
 }
 
-TEST(rcu_grace_period_completes_while_in_guest)
+/*
+ * The RCU cases wait for the guest thread to reach CPU 1's guest window:
+ * the module's bound on that wait (60 s) is a hang's, and this timeout is
+ * above it.
+ */
+FIXTURE(rcu) {
+};
+
+FIXTURE_SETUP(rcu)
+{
+}
+
+FIXTURE_TEARDOWN(rcu)
+{
+}
+
+TEST_F_TIMEOUT(rcu, grace_period_completes_while_in_guest, 90)
 {
 	uint64_t t_start, t_end;
 	struct rcu_guest g;
@@ -374,7 +443,7 @@ TEST(rcu_grace_period_completes_while_in_guest)
 	EXPECT_LT(t_end, g.run.t_last_out);
 }
 
-TEST(rcu_grace_period_blocked_without_context_tracking)
+TEST_F_TIMEOUT(rcu, grace_period_blocked_without_context_tracking, 90)
 {
 	uint64_t t_start, t_end;
 	struct rcu_guest g;
