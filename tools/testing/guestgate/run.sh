@@ -9,7 +9,7 @@ set -uo pipefail
 R=$GG_TOP/build/run
 rm -rf "$R"
 mkdir -p "$R"
-gg_log "booting the test kernel (TCG, about a minute)"
+gg_log "booting the test kernel (TCG, a few minutes)"
 bash "$GG_TOOLS_DIR/vm.sh" demo "$R"
 [ -f "$R/done" ] || gg_die "the VM did not finish: see $R/console.log"
 cat "$R/demo.txt"
