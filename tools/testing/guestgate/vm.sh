@@ -50,6 +50,7 @@ boot_limit=${GUESTGATE_BOOT_LIMIT:-600}
 grace=${GUESTGATE_VM_GRACE:-300}
 
 [ -f "$kdir/arch/x86/boot/bzImage" ] || gg_die "no test kernel at $kdir: run 'make kernel'"
+[ -x /bin/busybox ] || gg_die "no /bin/busybox (busybox-static): run tools/testing/guestgate/setup.sh"
 mkdir -p "$R"
 export PATH=$GG_VENV/bin:$PATH
 
