@@ -28,16 +28,19 @@ static RELEASES: AtomicU64 = AtomicU64::new(0);
 static IOCTLS: AtomicU64 = AtomicU64::new(0);
 static UNKNOWN_IOCTLS: AtomicU64 = AtomicU64::new(0);
 
-/// The registered misc device and debugfs files.
+/// The registered misc device.
 ///
 /// # Invariants
 ///
-/// While a `Registration` exists, `/dev/guestgate` and the debugfs files are
-/// registered, and it is the only `Registration`.
+/// While a `Registration` exists, `/dev/guestgate` is registered, and it is
+/// the only `Registration`.
 pub(crate) struct Registration(());
 
 impl Registration {
-    /// Registers `/dev/guestgate` and the debugfs files.
+    /// Registers `/dev/guestgate`: a door for userspace, opened once
+    /// everything behind it is in place and nothing after it can fail (a
+    /// file opened during a module init that then fails would keep file
+    /// operations in the freed module).
     ///
     /// Fails with `EBUSY` while another `Registration` exists.
     pub(crate) fn new() -> Result<Self> {
@@ -62,6 +65,41 @@ impl Drop for Registration {
         // open keep working: they pin this module and its file operations.
         unsafe { bindings::guestgate_device_unregister() };
         REGISTERED.store(false, Relaxed);
+    }
+}
+
+/// The debugfs directory `guestgate/` and its `state` file, which the
+/// other mechanisms' debugfs files go into.
+///
+/// # Invariants
+///
+/// While a `Debugfs` exists, the directory is registered; it is the only
+/// `Debugfs`.
+pub(crate) struct Debugfs(());
+
+static DEBUGFS: AtomicBool = AtomicBool::new(false);
+
+impl Debugfs {
+    /// Creates the directory and its `state` file. debugfs failures are not
+    /// errors; `EBUSY` while another `Debugfs` exists.
+    pub(crate) fn new() -> Result<Self> {
+        if DEBUGFS.swap(true, Relaxed) {
+            return Err(EBUSY);
+        }
+        // SAFETY: FFI call without preconditions; `DEBUGFS` makes it the
+        // only registration.
+        unsafe { bindings::guestgate_debugfs_register() };
+        // INVARIANT: registered above, and `DEBUGFS` was false.
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Debugfs {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the directory is registered, and
+        // this is the only `Debugfs`, so it is removed once.
+        unsafe { bindings::guestgate_debugfs_unregister() };
+        DEBUGFS.store(false, Relaxed);
     }
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * guestgate: the /dev/guestgate misc device and the debugfs state file.
+ * guestgate: the /dev/guestgate misc device, the debugfs directory and its
+ * state file.
  *
  * 6.12 has no Rust abstraction for either: this shim registers them and
  * forwards every file operation to device.rs, which owns the per-open state,
@@ -76,22 +77,24 @@ DEFINE_SHOW_ATTRIBUTE(guestgate_state);
 
 int guestgate_device_register(void)
 {
-	int ret;
-
-	/* debugfs is optional: its failures are not errors, as everywhere. */
-	guestgate_debugfs = debugfs_create_dir("guestgate", NULL);
-	debugfs_create_file("state", 0444, guestgate_debugfs, NULL,
-			    &guestgate_state_fops);
-
-	ret = misc_register(&guestgate_miscdev);
-	if (ret)
-		debugfs_remove_recursive(guestgate_debugfs);
-	return ret;
+	return misc_register(&guestgate_miscdev);
 }
 
 void guestgate_device_unregister(void)
 {
 	misc_deregister(&guestgate_miscdev);
+}
+
+void guestgate_debugfs_register(void)
+{
+	/* debugfs is optional: its failures are not errors, as everywhere. */
+	guestgate_debugfs = debugfs_create_dir("guestgate", NULL);
+	debugfs_create_file("state", 0444, guestgate_debugfs, NULL,
+			    &guestgate_state_fops);
+}
+
+void guestgate_debugfs_unregister(void)
+{
 	debugfs_remove_recursive(guestgate_debugfs);
 }
 

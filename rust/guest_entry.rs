@@ -283,8 +283,8 @@ pub(crate) struct Registration(());
 impl Registration {
     /// Creates the debugfs file.
     pub(crate) fn new() -> Self {
-        // SAFETY: FFI call; the debugfs directory exists (the device is
-        // registered before this and unregistered after it).
+        // SAFETY: FFI call; the debugfs directory exists (`device::Debugfs`
+        // is registered before this and unregistered after it).
         unsafe { bindings::guestgate_entry_register() };
         Self(())
     }

@@ -53,16 +53,24 @@ module! {
 /// order, the reverse of their registration.
 struct GuestGate {
     _pfn_cache: pfn_cache::Registration,
-    _perf_bridge: perf_callbacks::Bridge,
+    _perf_debugfs: perf_callbacks::DebugfsFile,
     _guest_entry: guest_entry::Registration,
+    _debugfs: device::Debugfs,
     _device: device::Registration,
+    _perf_bridge: perf_callbacks::Bridge,
 }
 
 impl kernel::Module for GuestGate {
+    /// What can fail comes first; userspace's doors (`/dev/guestgate`, the
+    /// debugfs files) open last, when nothing after them can fail: a door
+    /// opened during an init that then fails would leave its open files
+    /// with file operations in the freed module.
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let device = device::Registration::new()?;
-        let guest_entry = guest_entry::Registration::new();
         let perf_bridge = perf_callbacks::Bridge::new()?;
+        let device = device::Registration::new()?;
+        let debugfs = device::Debugfs::new()?;
+        let guest_entry = guest_entry::Registration::new();
+        let perf_debugfs = perf_callbacks::DebugfsFile::new();
         let pfn_cache = pfn_cache::Registration::new();
         let ver = info::version();
         pr_info!(
@@ -75,9 +83,11 @@ impl kernel::Module for GuestGate {
         );
         Ok(Self {
             _pfn_cache: pfn_cache,
-            _perf_bridge: perf_bridge,
+            _perf_debugfs: perf_debugfs,
             _guest_entry: guest_entry,
+            _debugfs: debugfs,
             _device: device,
+            _perf_bridge: perf_bridge,
         })
     }
 }

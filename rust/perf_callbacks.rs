@@ -9,31 +9,39 @@
 //!
 //! # The group switch
 //!
-//! A reading section (see [`guest_state`]) calls `state()` first and the
-//! other hooks only if it returned nonzero, as perf does. Static calls are
-//! patched one at a time, so the switch is ordered around `state()`, the
-//! gate:
+//! perf asks `state()` several times for one sample (for its IP, for its
+//! misc flags, for its callchain) and calls `get_ip()` in between; a reading
+//! section (see [`guest_state`]) is all the calls of one such sample, or of
+//! any caller that needs one answer. Static calls are patched one site at a
+//! time, and a CPU inside an NMI or interrupt runs the new target as soon as
+//! `text_poke_bp()` has planted its INT3, before its serializing IPI can
+//! reach that CPU: a section that straddles the patch of `state` would run
+//! the old `state()` and then the new one. So `state` is never patched from
+//! one answer to another. Each switch of `state` is between two functions
+//! that answer alike on every CPU, and the answer changes through the gate:
 //!
 //! - register: `get_ip`, `handle_intel_pt_intr`, `handle_mediated_pmi`
-//!   first, `state` last. Each patch completes on every CPU (text_poke_bp
-//!   serializes them all) before the next starts, so a section that sees the
-//!   new `state()` sees the new set's other hooks.
-//! - unregister: `state` first, then a grace period, which ends only once
-//!   every section that may have seen the old `state()` has ended (sections
-//!   are RCU readers: NMI, hardirq, preemption disabled). Then the other
-//!   hooks, then a second grace period, after which no CPU runs any hook of
-//!   the set.
+//!   first, behind `state()` (still 0); then `state` to the gate, every
+//!   CPU's gate closed (0 either way); then every CPU opens its own gate
+//!   between two of its sections; then `state` to the set's own function
+//!   (the gates are open: the same answers).
+//! - unregister: `state` to the gate, open (the same answers); then every
+//!   CPU closes its own gate between two of its sections; then `state` to
+//!   "return 0" (0 either way), then the other hooks, then an RCU grace
+//!   period, after which no CPU runs any hook of the set.
 //!
-//! No section can therefore mix hooks of two sets, or of a set and of "none"
-//! past its gate. Upstream 6.12 patches `state` before `get_ip` on
-//! registration and resets them with no grace period between, so a sample
-//! can see the guest's state and an IP of 0.
+//! Each CPU's answer therefore changes once per switch, between two of its
+//! sections, and no section mixes hooks of two sets, or of a set and of
+//! "none". Upstream 6.12 patches `state` before `get_ip` on registration
+//! and resets them with no grace period between, so a sample can see the
+//! guest's state and an IP of 0; and any switch that patches `state` from
+//! one answer to another can give one sample a guest IP with host flags.
 
 use crate::bindings;
 use core::{
     marker::PhantomData,
     ptr,
-    sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::Relaxed},
+    sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed},
 };
 use kernel::{
     ffi::{c_int, c_uint, c_ulong},
@@ -50,8 +58,17 @@ static UNREGISTRATIONS: AtomicU64 = AtomicU64::new(0);
 static EINVALS: AtomicU64 = AtomicU64::new(0);
 static EBUSYS: AtomicU64 = AtomicU64::new(0);
 static ENOENTS: AtomicU64 = AtomicU64::new(0);
-/// Fault injection for the tests, see [`guestgate_rs_perf_skip_rcu_wait`].
-static SKIP_RCU_WAIT: AtomicBool = AtomicBool::new(false);
+/// Fault injection for the tests, see `guestgate_rs_perf_fault()`.
+#[cfg(CONFIG_KUNIT)]
+static FAULT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// The fault injected, if any: `GUESTGATE_PERF_FAULT_NONE` outside the tests.
+fn fault() -> bindings::guestgate_perf_fault {
+    #[cfg(CONFIG_KUNIT)]
+    return FAULT.load(Relaxed);
+    #[cfg(not(CONFIG_KUNIT))]
+    bindings::GUESTGATE_PERF_FAULT_NONE
+}
 
 /// Holds the lock that serializes registrations.
 struct SwitchLock(());
@@ -69,6 +86,15 @@ impl SwitchLock {
         // callers' contract, a set that stays valid while registered.
         unsafe { bindings::guestgate_perf_switch(hook, cbs) };
     }
+
+    /// Opens or closes every CPU's gate, each CPU its own between two of
+    /// its sections; returns once all have.
+    fn set_gates(&self, open: bool) {
+        let each_cpu = fault() != bindings::GUESTGATE_PERF_FAULT_NO_WAIT;
+        // SAFETY: The lock is held (`self`); process context (documented
+        // requirement of register and unregister).
+        unsafe { bindings::guestgate_perf_set_gates(open, each_cpu) };
+    }
 }
 
 impl Drop for SwitchLock {
@@ -81,7 +107,7 @@ impl Drop for SwitchLock {
 /// Waits until every reading section that began before has ended, and every
 /// hook call that began before has returned.
 fn wait_for_readers() {
-    if SKIP_RCU_WAIT.load(Relaxed) {
+    if fault() == bindings::GUESTGATE_PERF_FAULT_NO_WAIT {
         return;
     }
     // SAFETY: FFI call; may sleep, and the callers are in process context
@@ -108,12 +134,21 @@ unsafe fn register(cbs: *const Callbacks) -> Result {
         EBUSYS.fetch_add(1, Relaxed);
         return Err(EBUSY);
     }
-    // Behind the gate first: nothing calls these before state() says so.
+    // Behind state(), which answers 0: nothing calls these yet.
     lock.switch(bindings::GUESTGATE_PERF_GET_IP, cbs);
     lock.switch(bindings::GUESTGATE_PERF_INTEL_PT_INTR, cbs);
     lock.switch(bindings::GUESTGATE_PERF_MEDIATED_PMI, cbs);
-    // Opens the gate.
-    lock.switch(bindings::GUESTGATE_PERF_STATE, cbs);
+    if fault() == bindings::GUESTGATE_PERF_FAULT_NO_GATE {
+        lock.switch(bindings::GUESTGATE_PERF_STATE, cbs);
+    } else {
+        // Through the gates, all closed: 0 as before.
+        lock.switch(bindings::GUESTGATE_PERF_GATE_TARGET, cbs);
+        lock.switch(bindings::GUESTGATE_PERF_STATE_GATED, ptr::null());
+        // Each CPU starts answering with `cbs` between two of its sections.
+        lock.set_gates(true);
+        // The gates are open: the same answers without them.
+        lock.switch(bindings::GUESTGATE_PERF_STATE, cbs);
+    }
     REGISTERED.store(cbs.cast_mut(), Relaxed);
     REGISTRATIONS.fetch_add(1, Relaxed);
     Ok(())
@@ -126,13 +161,26 @@ fn unregister(cbs: *const Callbacks) -> Result {
         ENOENTS.fetch_add(1, Relaxed);
         return Err(ENOENT);
     }
-    // Closes the gate, then waits for every section that saw it open.
-    lock.switch(bindings::GUESTGATE_PERF_STATE, ptr::null());
-    wait_for_readers();
+    if fault() == bindings::GUESTGATE_PERF_FAULT_NO_GATE {
+        // The gate's old scheme: state() first, then a wait for every
+        // section that may have seen it answer for `cbs`.
+        lock.switch(bindings::GUESTGATE_PERF_STATE, ptr::null());
+        wait_for_readers();
+    } else {
+        // Through the gates, all open: the same answers.
+        lock.switch(bindings::GUESTGATE_PERF_STATE_GATED, ptr::null());
+        // Each CPU stops answering with `cbs` between two of its sections:
+        // once all have, no section that saw `cbs` answer is under way.
+        lock.set_gates(false);
+        // The gates are closed: 0 either way.
+        lock.switch(bindings::GUESTGATE_PERF_STATE, ptr::null());
+        lock.switch(bindings::GUESTGATE_PERF_GATE_TARGET, ptr::null());
+    }
     lock.switch(bindings::GUESTGATE_PERF_GET_IP, ptr::null());
     lock.switch(bindings::GUESTGATE_PERF_INTEL_PT_INTR, ptr::null());
     lock.switch(bindings::GUESTGATE_PERF_MEDIATED_PMI, ptr::null());
-    // Now no CPU is inside any hook of `cbs`: the caller may free them.
+    // No CPU is inside any hook of `cbs` once every call that began before
+    // has returned, NMIs included: the caller may free them.
     wait_for_readers();
     REGISTERED.store(ptr::null_mut(), Relaxed);
     UNREGISTRATIONS.fetch_add(1, Relaxed);
@@ -186,12 +234,22 @@ unsafe extern "C" fn guestgate_rs_perf_stats(stats: *mut bindings::guestgate_per
     unsafe { stats.write(snapshot) };
 }
 
-/// While `skip`, unregistering skips its grace periods: the tests show that
-/// the use-after-free they prevent is then seen. `CONFIG_KUNIT` only.
+/// Until the next call, register and unregister switch as `fault` says:
+/// the tests show that the bugs the product's switch prevents are then
+/// seen. `CONFIG_KUNIT` only. `EBUSY` while a set is registered (it must be
+/// unregistered as it was registered), `EINVAL` for an unknown fault.
 #[cfg(CONFIG_KUNIT)]
 #[no_mangle]
-extern "C" fn guestgate_rs_perf_skip_rcu_wait(skip: bool) {
-    SKIP_RCU_WAIT.store(skip, Relaxed);
+extern "C" fn guestgate_rs_perf_fault(fault: bindings::guestgate_perf_fault) -> c_int {
+    if fault > bindings::GUESTGATE_PERF_FAULT_NO_GATE {
+        return EINVAL.to_errno();
+    }
+    let _lock = SwitchLock::lock();
+    if !REGISTERED.load(Relaxed).is_null() {
+        return EBUSY.to_errno();
+    }
+    FAULT.store(fault, Relaxed);
+    0
 }
 
 bindings::c_prototype!(
@@ -204,7 +262,9 @@ bindings::c_prototype!(
     guestgate_rs_perf_stats: unsafe extern "C" fn(*mut bindings::guestgate_perf_stats)
 );
 #[cfg(CONFIG_KUNIT)]
-bindings::c_prototype!(guestgate_rs_perf_skip_rcu_wait: unsafe extern "C" fn(bool));
+bindings::c_prototype!(
+    guestgate_rs_perf_fault: unsafe extern "C" fn(bindings::guestgate_perf_fault) -> c_int
+);
 
 /// What perf may ask a hypervisor about the guest on the current CPU.
 ///
@@ -312,11 +372,12 @@ impl<T: GuestInfo> Drop for Registration<T> {
 /// The registered set's `state()`, or 0: one call of the static call's
 /// trampoline.
 ///
-/// A reading section is a sequence of these calls that a grace period
-/// cannot interrupt (NMI, hardirq, preemption disabled or RCU read lock
-/// held). Within one, the hooks called all belong to one set, provided
-/// [`guest_get_ip`] and the handlers are called only once `guest_state()`
-/// has returned nonzero.
+/// A reading section is a sequence of these calls with preemption disabled
+/// (an NMI or interrupt handler, or task code under `preempt_disable()` or
+/// with interrupts off). Within one, every call of `guest_state()` answers
+/// for the same set (or every one for none), and the other hooks called
+/// belong to that set, provided [`guest_get_ip`] is called only once
+/// `guest_state()` has returned nonzero.
 #[inline]
 pub(crate) fn guest_state() -> u32 {
     // SAFETY: The trampoline is a function of this module with this
@@ -331,9 +392,13 @@ pub(crate) fn guest_get_ip() -> usize {
     unsafe { bindings::__SCT____guestgate_guest_get_ip() as usize }
 }
 
-/// The registered set's `handle_intel_pt_intr()`, or 0. See [`guest_state`].
+/// The registered set's `handle_intel_pt_intr()` if [`guest_state`] says a
+/// guest runs on this CPU, or 0. See [`guest_state`].
 #[inline]
 pub(crate) fn guest_handle_intel_pt_intr() -> u32 {
+    if guest_state() == 0 {
+        return 0;
+    }
     // SAFETY: As in `guest_state`.
     unsafe { bindings::__SCT____guestgate_guest_handle_intel_pt_intr() }
 }
@@ -353,12 +418,12 @@ pub(crate) fn guest_handle_mediated_pmi() {
 pub(crate) struct Bridge(());
 
 impl Bridge {
-    /// Registers the debugfs file and, unless the `perf_bridge` parameter is
-    /// off, guestgate's dispatch with perf. Fails with `EBUSY` while kvm is
-    /// loaded.
+    /// Unless the `perf_bridge` parameter is off, registers guestgate's
+    /// dispatch with perf and checks with a real sample that perf calls it.
+    /// Fails with `EBUSY` while kvm is loaded or another module holds perf's
+    /// slot.
     pub(crate) fn new() -> Result<Self> {
-        // SAFETY: FFI call; the debugfs directory exists (the device is
-        // registered first and released last).
+        // SAFETY: FFI call without preconditions; process context (init).
         kernel::error::to_result(unsafe { bindings::guestgate_perf_bridge_register() })?;
         // INVARIANT: registered just above.
         Ok(Self(()))
@@ -369,6 +434,31 @@ impl Drop for Bridge {
     fn drop(&mut self) {
         // SAFETY: Registered, by the type invariant, and undone once here.
         unsafe { bindings::guestgate_perf_bridge_unregister() };
+    }
+}
+
+/// The debugfs file `guestgate/perf_callbacks`.
+///
+/// # Invariants
+///
+/// Created by `new`, removed on drop.
+pub(crate) struct DebugfsFile(());
+
+impl DebugfsFile {
+    /// Creates the file; the debugfs directory exists (`device::Debugfs`
+    /// comes before and goes after).
+    pub(crate) fn new() -> Self {
+        // SAFETY: FFI call; the directory exists, as said above.
+        unsafe { bindings::guestgate_perf_debugfs_register() };
+        // INVARIANT: created just above.
+        Self(())
+    }
+}
+
+impl Drop for DebugfsFile {
+    fn drop(&mut self) {
+        // SAFETY: Created (type invariant), removed once here.
+        unsafe { bindings::guestgate_perf_debugfs_unregister() };
     }
 }
 
@@ -580,6 +670,13 @@ mod kunit_cases {
         kunit_expect!(test, guest_state() == 0);
     }
 
+    /// The Rust dispatch of `handle_intel_pt_intr()`, for the C cases.
+    #[no_mangle]
+    extern "C" fn guestgate_kunit_perf_pt_intr() -> c_uint {
+        guest_handle_intel_pt_intr()
+    }
+
+    bindings::c_prototype!(guestgate_kunit_perf_pt_intr: unsafe extern "C" fn() -> c_uint);
     bindings::c_prototype!(guestgate_kunit_perf_guard: unsafe extern "C" fn(*mut Kunit));
     bindings::c_prototype!(guestgate_kunit_perf_busy: unsafe extern "C" fn(*mut Kunit));
 }

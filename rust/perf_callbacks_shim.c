@@ -6,17 +6,25 @@
  * static_call is C-only: this shim defines the four static calls, exports
  * them for the inline dispatch functions of <linux/guestgate.h>, and lets
  * perf_callbacks.rs switch one hook at a time (guestgate_perf_switch()).
- * The order of the switches, the grace periods between them and the
- * bookkeeping are Rust's.
+ * It also holds the gate through which state() passes while a set is
+ * switched in or out: a per-CPU flag that each CPU flips for itself, between
+ * two of its reading sections (guestgate_perf_set_gates()). The order of the
+ * switches, the waits between them and the bookkeeping are Rust's.
  *
  * The bridge registers guestgate's dispatch as the kernel's single set of
  * perf guest-info callbacks, so that perf attributes its samples through
- * whatever set is registered with guestgate. kvm takes the same slot: while
- * the bridge holds it, kvm is refused (a module notifier), and guestgate
+ * whatever set is registered with guestgate, and checks with a real sample
+ * that perf took it. kvm takes the same slot: while the bridge holds it,
+ * kvm and its vendor modules are refused (a module notifier), and guestgate
  * refuses to load with the bridge while kvm is loaded.
  */
+#include <linux/atomic.h>
 #include <linux/build_bug.h>
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -26,6 +34,7 @@
 #include <linux/static_call.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
+#include <linux/workqueue.h>
 #include <kunit/visibility.h>
 
 #include "shim.h"
@@ -78,6 +87,61 @@ static void *guestgate_hook_or_ret0(void *fn)
 	return fn ?: (void *)__static_call_return0;
 }
 
+/*
+ * The gate. While a set is switched in or out, state() is the gate's
+ * function: the set's state() on a CPU whose gate is open, 0 on one whose
+ * gate is closed. A CPU's gate is written only by a work item on that CPU.
+ * A work item runs between two reading sections of its CPU, never inside
+ * one: task sections have preemption disabled, and a section in an
+ * interrupt or NMI runs to its end before the interrupted work item goes
+ * on. So every section of a CPU sees its gate either open or closed,
+ * whatever the number of state() calls it makes.
+ */
+static DEFINE_PER_CPU(bool, guestgate_perf_gate);
+static DEFINE_PER_CPU(struct work_struct, guestgate_perf_gate_work);
+static bool guestgate_perf_gate_value;
+
+DEFINE_STATIC_CALL_RET0(__guestgate_gate_state,
+			*((struct guestgate_guest_info_callbacks *)NULL)->state);
+
+static unsigned int guestgate_gate_state(void)
+{
+	if (!this_cpu_read(guestgate_perf_gate))
+		return 0;
+	return static_call(__guestgate_gate_state)();
+}
+
+static void guestgate_perf_gate_fn(struct work_struct *work)
+{
+	this_cpu_write(guestgate_perf_gate, READ_ONCE(guestgate_perf_gate_value));
+}
+
+void guestgate_perf_set_gates(bool open, bool each_cpu)
+{
+	int cpu;
+
+	lockdep_assert_held(&guestgate_perf_mutex);
+
+	WRITE_ONCE(guestgate_perf_gate_value, open);
+	cpus_read_lock();
+	for_each_possible_cpu(cpu) {
+		struct work_struct *work = per_cpu_ptr(&guestgate_perf_gate_work, cpu);
+
+		/* An offline CPU runs no section: its gate is written here. */
+		if (!each_cpu || !cpu_online(cpu)) {
+			WRITE_ONCE(per_cpu(guestgate_perf_gate, cpu), open);
+			continue;
+		}
+		INIT_WORK(work, guestgate_perf_gate_fn);
+		queue_work_on(cpu, system_highpri_wq, work);
+	}
+	if (each_cpu) {
+		for_each_online_cpu(cpu)
+			flush_work(per_cpu_ptr(&guestgate_perf_gate_work, cpu));
+	}
+	cpus_read_unlock();
+}
+
 void guestgate_perf_switch(enum guestgate_perf_hook hook,
 			   const struct guestgate_guest_info_callbacks *cbs)
 {
@@ -99,6 +163,13 @@ void guestgate_perf_switch(enum guestgate_perf_hook hook,
 	case GUESTGATE_PERF_MEDIATED_PMI:
 		static_call_update(__guestgate_guest_handle_mediated_pmi,
 				   guestgate_hook_or_ret0(cbs ? cbs->handle_mediated_pmi : NULL));
+		break;
+	case GUESTGATE_PERF_GATE_TARGET:
+		static_call_update(__guestgate_gate_state,
+				   guestgate_hook_or_ret0(cbs ? cbs->state : NULL));
+		break;
+	case GUESTGATE_PERF_STATE_GATED:
+		static_call_update(__guestgate_guest_state, guestgate_gate_state);
 		break;
 	}
 }
@@ -128,9 +199,14 @@ static struct perf_guest_info_callbacks guestgate_bridge_cbs = {
 	.handle_intel_pt_intr = guestgate_bridge_handle_intel_pt_intr,
 };
 
-/* kvm registers its own callbacks when a vendor module initializes it. */
-#define GUESTGATE_PERF_RIVAL	"kvm"
+/*
+ * Modules that take perf's slot: kvm_amd and kvm_intel register kvm's
+ * callbacks in their init (kvm_x86_vendor_init()), and need kvm loaded
+ * first.
+ */
+static const char *const guestgate_perf_rivals[] = { "kvm", "kvm_amd", "kvm_intel" };
 
+/* Whether the bridge holds perf's slot, checked at registration. */
 static bool guestgate_bridge_active;
 
 static int guestgate_bridge_module_notify(struct notifier_block *nb,
@@ -153,13 +229,68 @@ static struct notifier_block guestgate_bridge_nb = {
  * guestgate_perf_rival() - Whether a module would take perf's callback slot.
  * @name: A module name.
  *
- * Return: true for kvm.
+ * Return: true for kvm and its vendor modules.
  */
 bool guestgate_perf_rival(const char *name)
 {
-	return !strcmp(name, GUESTGATE_PERF_RIVAL);
+	return match_string(guestgate_perf_rivals, ARRAY_SIZE(guestgate_perf_rivals),
+			    name) >= 0;
 }
 EXPORT_SYMBOL_IF_KUNIT(guestgate_perf_rival);
+
+/*
+ * Whether perf calls the bridge: a real perf sample (a cpu-clock counter of
+ * the kernel's, with perf's own output path) must reach guestgate's state()
+ * dispatch, pointed meanwhile at a probe. perf_register_guest_info_callbacks()
+ * returns nothing and ignores a second set (with a WARN), and the static
+ * call it patches is not exported: this asks perf itself.
+ */
+static atomic_t guestgate_bridge_probes;
+
+static unsigned int guestgate_bridge_probe(void)
+{
+	atomic_inc(&guestgate_bridge_probes);
+	return 0;
+}
+
+/* Samples every GUESTGATE_PROBE_NS; gives up after GUESTGATE_PROBE_MS. */
+#define GUESTGATE_PROBE_NS	(100 * NSEC_PER_USEC)
+#define GUESTGATE_PROBE_MS	5000
+
+/* A counter for guestgate_bridge_verify(), made before the bridge registers. */
+static struct perf_event *guestgate_bridge_probe_counter(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.size = sizeof(attr),
+		.sample_period = GUESTGATE_PROBE_NS,
+		.sample_type = PERF_SAMPLE_IP,
+		.pinned = 1,
+		.disabled = 1,
+	};
+
+	return perf_event_create_kernel_counter(&attr, raw_smp_processor_id(),
+						NULL, NULL, NULL);
+}
+
+/* Samples with @event until one reaches guestgate's state() dispatch. */
+static bool guestgate_bridge_verify(struct perf_event *event)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(GUESTGATE_PROBE_MS);
+	bool reached;
+
+	/* No set can be registered: the module is not live yet. */
+	atomic_set(&guestgate_bridge_probes, 0);
+	static_call_update(__guestgate_guest_state, guestgate_bridge_probe);
+	perf_event_enable(event);
+	while (!atomic_read(&guestgate_bridge_probes) && time_before(jiffies, deadline))
+		usleep_range(1000, 2000);
+	perf_event_disable(event);
+	reached = atomic_read(&guestgate_bridge_probes);
+	static_call_update(__guestgate_guest_state, (void *)&__static_call_return0);
+	return reached;
+}
 
 static struct dentry *guestgate_perf_debugfs;
 
@@ -179,26 +310,40 @@ static int guestgate_perf_callbacks_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(guestgate_perf_callbacks);
 
-int guestgate_perf_bridge_register(void)
+void guestgate_perf_debugfs_register(void)
 {
-	void *kvm_init_sym;
-	int ret;
-
 	guestgate_perf_debugfs = debugfs_create_file("perf_callbacks", 0444,
 						     guestgate_debugfs, NULL,
 						     &guestgate_perf_callbacks_fops);
+}
+
+void guestgate_perf_debugfs_unregister(void)
+{
+	debugfs_remove(guestgate_perf_debugfs);
+}
+
+int guestgate_perf_bridge_register(void)
+{
+	struct perf_event *probe;
+	void *kvm_init_sym;
+	bool reached;
+	int ret;
+
 	if (!perf_bridge) {
 		pr_info("guestgate: perf bridge off (perf_bridge=0)\n");
 		return 0;
 	}
 
 	/*
-	 * A loaded kvm may hold perf's slot: perf would WARN and ignore us.
-	 * The notifier goes first, so that no kvm can slip in after the check.
+	 * The notifier goes first: from here on no rival passes its COMING
+	 * state. One that passed it before is loaded or loading: a vendor
+	 * module needs kvm loaded (its kvm_init symbol resolves), and a kvm
+	 * still COMING (its symbols do not resolve yet) registers nothing
+	 * itself; its vendor module, loaded after, meets the notifier.
 	 */
 	ret = register_module_notifier(&guestgate_bridge_nb);
 	if (ret)
-		goto err_debugfs;
+		return ret;
 	kvm_init_sym = __symbol_get("kvm_init");
 	if (kvm_init_sym) {
 		symbol_put_addr(kvm_init_sym);
@@ -206,32 +351,49 @@ int guestgate_perf_bridge_register(void)
 		ret = -EBUSY;
 		goto err_notifier;
 	}
+	probe = guestgate_bridge_probe_counter();
+	if (IS_ERR(probe)) {
+		ret = PTR_ERR(probe);
+		pr_err("guestgate: cannot make a perf counter to check the bridge: %d\n", ret);
+		goto err_notifier;
+	}
+	/*
+	 * Any other holder of the slot (Xen PV's PMU, a module this cannot
+	 * name) makes perf WARN here and ignore guestgate's set, which the
+	 * check sees; then there is nothing to unregister.
+	 */
 	perf_register_guest_info_callbacks(&guestgate_bridge_cbs);
+	reached = guestgate_bridge_verify(probe);
+	perf_event_release_kernel(probe);
+	if (!reached) {
+		pr_err("guestgate: perf does not call guestgate's callbacks: another module holds perf's guest-info slot (load guestgate with perf_bridge=0)\n");
+		ret = -EBUSY;
+		goto err_notifier;
+	}
 	guestgate_bridge_active = true;
 	return 0;
 
 err_notifier:
 	unregister_module_notifier(&guestgate_bridge_nb);
-err_debugfs:
-	debugfs_remove(guestgate_perf_debugfs);
 	return ret;
 }
 
 void guestgate_perf_bridge_unregister(void)
 {
-	if (guestgate_bridge_active) {
-		/* Waits until no CPU is inside a bridge function. */
-		perf_unregister_guest_info_callbacks(&guestgate_bridge_cbs);
-		unregister_module_notifier(&guestgate_bridge_nb);
-		guestgate_bridge_active = false;
-	}
-	debugfs_remove(guestgate_perf_debugfs);
+	if (!guestgate_bridge_active)
+		return;
+	/* Waits until no CPU is inside a bridge function. */
+	perf_unregister_guest_info_callbacks(&guestgate_bridge_cbs);
+	unregister_module_notifier(&guestgate_bridge_nb);
+	guestgate_bridge_active = false;
 }
 
 /* guestgate_kunit_perf_guard(): a Rust KUnit case in perf_callbacks.rs */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_perf_guard);
 /* guestgate_kunit_perf_busy(): a Rust KUnit case in perf_callbacks.rs */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_perf_busy);
+/* guestgate_kunit_perf_pt_intr(): the Rust PT dispatch, in perf_callbacks.rs */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_perf_pt_intr);
 #if IS_ENABLED(CONFIG_KUNIT)
 /* A direct call of this is the benchmark's baseline; never inlined. */
 noinline unsigned int guestgate_perf_bench_empty(void)
@@ -243,5 +405,5 @@ noinline unsigned int guestgate_perf_bench_empty(void)
 
 /* guestgate_rs_perf_bench(): benchmark of Rust callers */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_rs_perf_bench);
-/* guestgate_rs_perf_skip_rcu_wait(): fault injection for the tests */
-EXPORT_SYMBOL_IF_KUNIT(guestgate_rs_perf_skip_rcu_wait);
+/* guestgate_rs_perf_fault(): fault injection for the tests */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_rs_perf_fault);

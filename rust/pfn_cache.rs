@@ -1243,10 +1243,10 @@ bindings::c_prototype!(
 pub(crate) struct Registration(());
 
 impl Registration {
-    /// Creates the debugfs file; the device's debugfs directory exists.
+    /// Creates the debugfs file; the debugfs directory exists.
     pub(crate) fn new() -> Self {
-        // SAFETY: FFI call; the device (and its directory) is registered
-        // first and released last.
+        // SAFETY: FFI call; the directory (`device::Debugfs`) is registered
+        // before this and released after it.
         unsafe { bindings::guestgate_gpc_debugfs_register() };
         // INVARIANT: registered just above.
         Self(())

@@ -26,7 +26,10 @@ struct dentry;
 /* device_shim.c, for device.rs */
 int guestgate_device_register(void);
 void guestgate_device_unregister(void);
-/* debugfs directory guestgate/, while the device is registered */
+/* The debugfs directory guestgate/ and its state file. */
+void guestgate_debugfs_register(void);
+void guestgate_debugfs_unregister(void);
+/* debugfs directory guestgate/, while registered */
 extern struct dentry *guestgate_debugfs;
 
 /**
@@ -65,12 +68,36 @@ void guestgate_rs_release(void *priv);
 long guestgate_rs_ioctl(void *priv, unsigned int cmd, unsigned long arg);
 void guestgate_rs_device_stats(struct guestgate_device_stats *stats);
 
-/* The hooks of struct guestgate_guest_info_callbacks, one static call each. */
+/*
+ * The static calls that guestgate_perf_switch() points: one per hook of
+ * struct guestgate_guest_info_callbacks, and the gate's.
+ * @GUESTGATE_PERF_GATE_TARGET: what the gate calls on a CPU whose gate is
+ * open (@cbs->state). @GUESTGATE_PERF_STATE_GATED: state() through the gate
+ * (@cbs unused).
+ */
 enum guestgate_perf_hook {
 	GUESTGATE_PERF_STATE,
 	GUESTGATE_PERF_GET_IP,
 	GUESTGATE_PERF_INTEL_PT_INTR,
 	GUESTGATE_PERF_MEDIATED_PMI,
+	GUESTGATE_PERF_GATE_TARGET,
+	GUESTGATE_PERF_STATE_GATED,
+};
+
+/*
+ * Fault injection for the tests (CONFIG_KUNIT builds only), see
+ * guestgate_rs_perf_fault().
+ * @GUESTGATE_PERF_FAULT_NONE: the product's switch.
+ * @GUESTGATE_PERF_FAULT_NO_WAIT: unregister waits for no reader: no grace
+ * period, the gates written from the unregistering CPU.
+ * @GUESTGATE_PERF_FAULT_NO_GATE: the switch without the gate: state()
+ * patched straight from "return 0" to the set's and back, the other hooks
+ * ordered around it with grace periods.
+ */
+enum guestgate_perf_fault {
+	GUESTGATE_PERF_FAULT_NONE,
+	GUESTGATE_PERF_FAULT_NO_WAIT,
+	GUESTGATE_PERF_FAULT_NO_GATE,
 };
 
 /**
@@ -100,8 +127,17 @@ void guestgate_perf_unlock(void);
  */
 void guestgate_perf_switch(enum guestgate_perf_hook hook,
 			   const struct guestgate_guest_info_callbacks *cbs);
+/*
+ * Opens or closes the gate of every CPU. With @each_cpu, each online CPU
+ * writes its own, between two of its reading sections, and this returns
+ * once all have; without it (fault injection only) this task writes them
+ * all. Called with guestgate_perf_lock() held; sleeps.
+ */
+void guestgate_perf_set_gates(bool open, bool each_cpu);
 int guestgate_perf_bridge_register(void);
 void guestgate_perf_bridge_unregister(void);
+void guestgate_perf_debugfs_register(void);
+void guestgate_perf_debugfs_unregister(void);
 bool guestgate_perf_rival(const char *name);
 
 /* perf_callbacks.rs, for perf_callbacks_shim.c */
@@ -297,16 +333,20 @@ void guestgate_kunit_device_ioctl(struct kunit *test);
 void guestgate_kunit_device_open_release(struct kunit *test);
 void guestgate_kunit_perf_guard(struct kunit *test);
 void guestgate_kunit_perf_busy(struct kunit *test);
+/* The Rust dispatch of handle_intel_pt_intr(), for the C cases */
+unsigned int guestgate_kunit_perf_pt_intr(void);
 void guestgate_kunit_guest_entry_typestate(struct kunit *test);
 void guestgate_kunit_pfn_cache_memslots(struct kunit *test);
 /* @uhva: a mapped, writable page of current->mm, zero-filled */
 void guestgate_kunit_pfn_cache_guard(struct kunit *test, unsigned long uhva);
 
 /*
- * Fault injection for the tests: while @skip, unregistering skips its RCU
- * grace periods (the use-after-free that they prevent must be seen).
+ * Fault injection for the tests: register and unregister switch as @fault
+ * says until the next call (the bugs that the product's switch prevents
+ * must be seen). GUESTGATE_PERF_FAULT_NONE restores the product's switch.
+ * Returns 0, -EBUSY while a set is registered, -EINVAL for an unknown fault.
  */
-void guestgate_rs_perf_skip_rcu_wait(bool skip);
+int guestgate_rs_perf_fault(enum guestgate_perf_fault fault);
 
 /*
  * Benchmark of Rust callers: times @calls dispatches of one scheme (0

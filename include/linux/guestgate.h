@@ -60,8 +60,10 @@ int guestgate_get_version(struct guestgate_version *ver);
  *         0 otherwise. Required.
  * @get_ip: The guest's instruction pointer. Called only in a section whose
  *          guestgate_guest_state() returned nonzero. Required.
- * @handle_intel_pt_intr: Intel PT interrupt that belongs to the guest;
- *                        returns nonzero if handled. Optional: NULL returns 0.
+ * @handle_intel_pt_intr: Intel PT (ToPA) interrupt taken while @state says a
+ *                        guest runs on this CPU; returns nonzero if the
+ *                        guest's. Never called while @state answers 0.
+ *                        Optional: NULL returns 0.
  * @handle_mediated_pmi: PMI of the mediated vPMU, taken while the guest owns
  *                       the PMU. Optional: NULL does nothing.
  *
@@ -79,9 +81,9 @@ struct guestgate_guest_info_callbacks {
  * guestgate_register_guest_info_callbacks() - Install a set of callbacks.
  * @cbs: The set. It must stay valid, unchanged, until it is unregistered.
  *
- * Patches every dispatch site to call the set's hooks. Hooks other than
- * @cbs->state are switched first, @cbs->state last: a section that sees the
- * new state() sees the new set's other hooks.
+ * Patches every dispatch site to call the set's hooks: the other hooks
+ * first, behind state(); then each CPU starts answering with @cbs->state
+ * between two of its reading sections (see below), never within one.
  *
  * Context: Process context; sleeps (text patching). Not from a callback.
  * Return: 0 on success; -EINVAL if @cbs, @cbs->state or @cbs->get_ip is
@@ -93,9 +95,9 @@ int guestgate_register_guest_info_callbacks(const struct guestgate_guest_info_ca
  * guestgate_unregister_guest_info_callbacks() - Remove the registered set.
  * @cbs: The set passed to guestgate_register_guest_info_callbacks().
  *
- * Switches state() back to "return 0", waits for an RCU grace period so that
- * every section that saw this set's state() has ended, then switches the
- * other hooks and waits again.
+ * Each CPU stops answering with @cbs->state between two of its reading
+ * sections, never within one; then every site is switched back to "return
+ * 0", and an RCU grace period waits for the calls still under way.
  *
  * Context: Process context; sleeps. Not from a callback.
  * Return: 0 on success; -ENOENT if @cbs is not the registered set. On
@@ -120,11 +122,13 @@ DECLARE_STATIC_CALL(__guestgate_guest_handle_mediated_pmi,
 		    *((struct guestgate_guest_info_callbacks *)NULL)->handle_mediated_pmi);
 
 /*
- * A reading section is a sequence of dispatch calls that cannot be
- * interrupted by a grace period: NMI or hardirq context, or a region with
- * preemption disabled or rcu_read_lock() held. Within one section the hooks
- * called all belong to one set, provided get_ip() and the handlers are
- * called only once state() has returned nonzero in that section.
+ * A reading section is a sequence of dispatch calls with preemption
+ * disabled: an NMI or interrupt handler, or task code under
+ * preempt_disable() or with interrupts off (one perf sample, which asks
+ * state() several times, is one). Within one section every state() answers
+ * for the same set, or all for none, whatever is registered or unregistered
+ * meanwhile; get_ip() and the handlers called belong to that set, provided
+ * get_ip() is called only once state() has returned nonzero in the section.
  */
 
 /**
@@ -153,13 +157,18 @@ static __always_inline unsigned long guestgate_guest_get_ip(void)
 /**
  * guestgate_guest_handle_intel_pt_intr() - Give an Intel PT interrupt to the guest.
  *
- * Context: NMI, after guestgate_guest_state() returned nonzero in the same
- * section.
- * Return: The registered set's handle_intel_pt_intr(), or 0 if it has none
- * or no set is registered.
+ * perf calls its handler on every ToPA PMI, the host's included; this calls
+ * the set's only while guestgate_guest_state() says a guest runs on this
+ * CPU (it asks, in the same section).
+ *
+ * Context: NMI.
+ * Return: The registered set's handle_intel_pt_intr(); 0 if no guest runs
+ * on this CPU, the set has no such hook or no set is registered.
  */
 static __always_inline unsigned int guestgate_guest_handle_intel_pt_intr(void)
 {
+	if (!guestgate_guest_state())
+		return 0;
 	return static_call(__guestgate_guest_handle_intel_pt_intr)();
 }
 

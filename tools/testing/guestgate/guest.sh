@@ -35,6 +35,8 @@ SELFTESTS=$TOP/tools/testing/selftests/guestgate
 DBG=/sys/kernel/debug
 KMEMLEAK=$DBG/kmemleak
 SAMPLE_KO=$TOP/samples/guestgate/guestgate_sample.ko
+# The test kernel's build tree (vm.sh passes it), for its kvm modules.
+KDIR=${GUESTGATE_KDIR:-}
 # For the kselftest that reloads the sample.
 export GUESTGATE_SAMPLE_KO=$SAMPLE_KO
 
@@ -135,6 +137,17 @@ done </proc/mounts
 
 step "kvm is not loaded (perf's guest-callback slot is free)" \
 	sh -c '! grep -qE "^kvm(_amd|_intel)? " /proc/modules'
+# The test kernel's own kvm, which takes perf's slot: guestgate must refuse
+# to load beside it, with no door opened meanwhile and nothing left.
+if [ "$mode" = check ]; then
+	step "insmod kvm and kvm_amd (the test kernel's)" sh -c "
+		insmod $KDIR/virt/lib/irqbypass.ko &&
+		insmod $KDIR/arch/x86/kvm/kvm.ko &&
+		insmod $KDIR/arch/x86/kvm/kvm-amd.ko"
+	step "guestgate refuses to load beside kvm, no door opened meanwhile" \
+		"$SELFTESTS/load_refused" "$TOP/guestgate.ko"
+	step "rmmod kvm_amd kvm" rmmod kvm_amd kvm irqbypass
+fi
 step "insmod guestgate.ko" insmod "$TOP/guestgate.ko"
 step "/dev/guestgate exists" test -c /dev/guestgate
 step "debugfs guestgate/state readable" test -r $DBG/guestgate/state
@@ -240,6 +253,13 @@ if [ "$mode" = check ]; then
 	kmsg "canary"
 	insmod "$TOP/tools/testing/guestgate/canary/guestgate_canary.ko"
 	rmmod guestgate_canary
+	# Another holder of perf's slot: perf WARNs at guestgate's
+	# registration and ignores it; guestgate must see it and refuse.
+	kmsg "canary: perf rival"
+	insmod "$TOP/tools/testing/guestgate/canary/guestgate_perf_rival.ko"
+	"$SELFTESTS/load_refused" "$TOP/guestgate.ko" >"$R/canary/perf_rival.txt" 2>&1
+	echo "rc: $?" >>"$R/canary/perf_rival.txt"
+	rmmod guestgate_perf_rival
 	insmod "$TOP/guestgate.ko"
 	# Every misuse rule of guest entry broken on purpose: each must fire
 	# its WARN once, and its recovery pass the KUnit checks. Before the

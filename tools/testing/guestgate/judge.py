@@ -442,8 +442,28 @@ def judge_canary(results, kdir):
     planted = os.path.exists(leak_file) and any(
         CANARY_MARK in r for r in kmemleak_reports(leak_file))
     suite.add("PASS" if planted else "FAIL", "kmemleak reports the canary's leak")
+    judge_perf_rival(suite, d, hits)
     judge_misuse(suite, d, kdir)
     return suite
+
+
+# guestgate's refusal when perf does not call its bridge.
+RIVAL_REFUSAL = "guestgate: perf does not call guestgate's callbacks"
+
+
+def judge_perf_rival(suite, canary_dir, hits):
+    """guestgate saw another holder of perf's slot and refused to load."""
+    path = os.path.join(canary_dir, "perf_rival.txt")
+    text = open(path, errors="replace").read() if os.path.exists(path) else ""
+    suite.add("PASS" if "rc: 0" in text.splitlines() else "FAIL",
+              "guestgate refuses to load beside another holder of perf's slot, "
+              "no door opened", text.strip().replace("\n", " | ") or "no " + path)
+    suite.add("PASS" if any("perf_register_guest_info_callbacks" in h for h in hits) else "FAIL",
+              "perf WARNs at guestgate's registration over another holder")
+    with open(os.path.join(canary_dir, "dmesg.txt"), errors="replace") as f:
+        said = RIVAL_REFUSAL in f.read()
+    suite.add("PASS" if said else "FAIL", "guestgate says why it refused",
+              "" if said else "no '%s' in the log" % RIVAL_REFUSAL)
 
 
 def self_test(kdir):
@@ -511,7 +531,11 @@ def self_test(kdir):
                         for i, (_, r) in enumerate(rules)]
         canary_warn = ("[ 1.0] guestgate-vm: canary\n"
                        "[ 1.1] WARNING: CPU: 0 PID: 1 at c.c:1 init_module+0x1/0x2 "
-                       "[guestgate_canary]\n")
+                       "[guestgate_canary]\n"
+                       "[ 1.2] guestgate-vm: canary: perf rival\n"
+                       "[ 1.3] WARNING: CPU: 0 PID: 9 at kernel/events/core.c:7054 "
+                       "perf_register_guest_info_callbacks+0x1/0x2\n"
+                       "[ 1.4] %s: another module holds perf's slot\n" % RIVAL_REFUSAL)
         uaf = ("[ 3.0] guestgate-vm: canary: uaf_no_rcu_wait\n"
                "[ 3.1] BUG: KASAN: slab-use-after-free in uaf_get_ip+0x96/0xc0 "
                "[guestgate_stress]\n")
@@ -530,8 +554,16 @@ def self_test(kdir):
             write("c/canary/%s.ktap" % name, misuse_ktap("ok"))
         write("c/canary/dmesg.txt", canary_log(misuse_warns))
         write("c/kmemleak.txt", canary)
+        write("c/canary/perf_rival.txt", "load refused: Device or resource busy\nrc: 0\n")
         expect("a canary run whose detectors caught everything passes",
                judge_canary(os.path.join(t, "c"), kdir), False)
+        write("c/canary/perf_rival.txt", "/dev/guestgate appeared during the load\nrc: 1\n")
+        expect("a load beside a perf rival that opened a door fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "no door opened")
+        write("c/canary/perf_rival.txt", "load refused: Device or resource busy\nrc: 0\n")
+        write("c/canary/dmesg.txt", canary_log(misuse_warns).replace(RIVAL_REFUSAL, "x"))
+        expect("a refusal beside a perf rival that says nothing fails",
+               judge_canary(os.path.join(t, "c"), kdir), True, "says why")
         write("c/canary/dmesg.txt", canary_log(misuse_warns).replace(uaf, ""))
         expect("a canary run without KASAN's use-after-free report fails",
                judge_canary(os.path.join(t, "c"), kdir), True, "KASAN")

@@ -76,7 +76,8 @@ setsid "$GG_VNG" -r "$kdir/arch/x86/boot/bzImage" \
 	--force-9p --cpus 2 --memory 2G \
 	--append "nohz_full=1 no5lvl rcupdate.rcu_expedited=1 tsc=reliable" \
 	--verbose --rwdir "$R" \
-	-- bash "$GG_TOP/tools/testing/guestgate/guest.sh" "$mode" "$R" \
+	-- env GUESTGATE_KDIR="$kdir" \
+	bash "$GG_TOP/tools/testing/guestgate/guest.sh" "$mode" "$R" \
 	</dev/null >"$R/console.log" 2>&1 &
 vm=$!
 

@@ -116,7 +116,8 @@ static void guestgate_perf_reached(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestgate_guest_get_ip(), 0x1234);
 	KUNIT_EXPECT_EQ(test, guestgate_guest_handle_intel_pt_intr(), 7);
 	guestgate_guest_handle_mediated_pmi();
-	KUNIT_EXPECT_EQ(test, calls_state - s, 1);
+	/* The PT dispatch asked state() before calling the handler. */
+	KUNIT_EXPECT_EQ(test, calls_state - s, 2);
 	KUNIT_EXPECT_EQ(test, calls_get_ip - i, 1);
 	KUNIT_EXPECT_EQ(test, calls_pt - p, 1);
 	KUNIT_EXPECT_EQ(test, calls_pmi - m, 1);
@@ -129,6 +130,46 @@ static void guestgate_perf_reached(struct kunit *test)
 	guestgate_guest_handle_mediated_pmi();
 	KUNIT_EXPECT_EQ(test, calls_pmi - m, 1);
 	KUNIT_EXPECT_EQ(test, guestgate_unregister_guest_info_callbacks(&set_b), 0);
+}
+
+/* A set whose guest runs while host_pt_guest is nonzero. */
+static unsigned int host_pt_guest, host_pt_calls;
+
+static unsigned int host_pt_state(void)
+{
+	return host_pt_guest;
+}
+
+static unsigned int host_pt_handler(void)
+{
+	host_pt_calls++;
+	return 1;
+}
+
+static const struct guestgate_guest_info_callbacks set_host_pt = {
+	.state = host_pt_state,
+	.get_ip = a_get_ip,
+	.handle_intel_pt_intr = host_pt_handler,
+};
+
+/*
+ * perf calls its PT handler on every ToPA PMI: one taken while no guest
+ * runs is the host's, and must not reach the set's handler (which, as the
+ * header promises, handles the guest's only), from C or from Rust.
+ */
+static void guestgate_perf_pt_gated(struct kunit *test)
+{
+	host_pt_guest = 0;
+	host_pt_calls = 0;
+	KUNIT_ASSERT_EQ(test, guestgate_register_guest_info_callbacks(&set_host_pt), 0);
+	KUNIT_EXPECT_EQ(test, guestgate_guest_handle_intel_pt_intr(), 0);
+	KUNIT_EXPECT_EQ(test, guestgate_kunit_perf_pt_intr(), 0);
+	KUNIT_EXPECT_EQ(test, host_pt_calls, 0);
+	host_pt_guest = PERF_GUEST_ACTIVE;
+	KUNIT_EXPECT_EQ(test, guestgate_guest_handle_intel_pt_intr(), 1);
+	KUNIT_EXPECT_EQ(test, guestgate_kunit_perf_pt_intr(), 1);
+	KUNIT_EXPECT_EQ(test, host_pt_calls, 2);
+	KUNIT_EXPECT_EQ(test, guestgate_unregister_guest_info_callbacks(&set_host_pt), 0);
 }
 
 /* Whether an x86 static call trampoline is a jmp to @fn. */
@@ -163,10 +204,16 @@ static void guestgate_perf_patched(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, tramp_jumps_to(tramp, a_state));
 }
 
+/*
+ * kvm's vendor modules are the ones that register with perf: each must be
+ * refused while the bridge holds the slot, kvm loaded or not.
+ */
 static void guestgate_perf_rival_kvm(struct kunit *test)
 {
 	KUNIT_EXPECT_TRUE(test, guestgate_perf_rival("kvm"));
-	KUNIT_EXPECT_FALSE(test, guestgate_perf_rival("kvm_amd"));
+	KUNIT_EXPECT_TRUE(test, guestgate_perf_rival("kvm_amd"));
+	KUNIT_EXPECT_TRUE(test, guestgate_perf_rival("kvm_intel"));
+	KUNIT_EXPECT_FALSE(test, guestgate_perf_rival("kvm_amd2"));
 	KUNIT_EXPECT_FALSE(test, guestgate_perf_rival("guestgate_sample"));
 }
 
@@ -211,6 +258,7 @@ static struct kunit_case guestgate_perf_cases[] = {
 	KUNIT_CASE(guestgate_perf_enoent),
 	KUNIT_CASE(guestgate_perf_ebusy),
 	KUNIT_CASE(guestgate_perf_reached),
+	KUNIT_CASE(guestgate_perf_pt_gated),
 	KUNIT_CASE(guestgate_perf_patched),
 	KUNIT_CASE(guestgate_perf_rival_kvm),
 	KUNIT_CASE(guestgate_perf_rust_guard),

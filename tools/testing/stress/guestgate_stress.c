@@ -31,6 +31,9 @@ static const char *const gg_stress_mode_names[GG_STRESS_NR_MODES] = {
 	[GG_STRESS_NAIVE] = "naive",
 	[GG_STRESS_UAF] = "uaf",
 	[GG_STRESS_UAF_NO_RCU_WAIT] = "uaf_no_rcu_wait",
+	[GG_STRESS_TORN_NO_GATE] = "torn_no_gate",
+	[GG_STRESS_SAMPLES] = "samples",
+	[GG_STRESS_SAMPLES_NO_GATE] = "samples_no_gate",
 };
 
 static DEFINE_MUTEX(gg_stress_lock);

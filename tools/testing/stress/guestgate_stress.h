@@ -15,8 +15,17 @@ enum gg_stress_mode {
 	GG_STRESS_NAIVE,
 	GG_STRESS_UAF,
 	GG_STRESS_UAF_NO_RCU_WAIT,
+	GG_STRESS_TORN_NO_GATE,
+	GG_STRESS_SAMPLES,
+	GG_STRESS_SAMPLES_NO_GATE,
 	GG_STRESS_NR_MODES,
 };
+
+/*
+ * The set of the samples modes: state() answers PERF_GUEST_ACTIVE on the
+ * odd-numbered CPUs, 0 on the others; get_ip() answers GG_SAMPLES_GUEST_IP.
+ */
+#define GG_SAMPLES_GUEST_IP	0x6767c0de0000UL
 
 /* The contexts readers run in, each counted apart. */
 enum gg_stress_ctx { GG_CTX_TASK, GG_CTX_IRQ, GG_CTX_NMI, GG_NR_CTX };

@@ -7,21 +7,29 @@
  * callbacks in a loop while readers on every CPU run reading sections in
  * three contexts: NMI (NMI IPIs sent by the task readers to the other CPUs),
  * the hrtimer interrupt of a perf cpu-clock event, and tasks with preemption
- * disabled. A section calls state(); if nonzero, get_ip(),
- * handle_intel_pt_intr() and handle_mediated_pmi(), and checks that all four
- * answered for the same set.
+ * disabled. A section asks as a perf sample does: state(); if nonzero,
+ * get_ip() and handle_mediated_pmi(); handle_intel_pt_intr() (which asks
+ * state() again); state() once more. It checks that every answer was for
+ * the same set, or all for none.
  *
  * Modes (debugfs guestgate_stress/perf, "MODE SWITCHES SECONDS"):
  * - torn: two sets through guestgate. Torn sections must be 0.
+ * - torn_no_gate: the same through guestgate's switch without its gate
+ *   (CONFIG_KUNIT fault injection): state() patched straight from one
+ *   answer to the other. Torn sections must be seen.
  * - naive: two sets through four static calls of this module switched one by
  *   one, as upstream 6.12 does (state first, no grace period between the
  *   hooks). Torn sections must be seen: the check can see the bug.
  * - uaf: one set whose hooks read a kmalloc'd object that the writer frees
  *   right after each unregister. No hook may see its object freed under it
  *   (uaf_hits), and KASAN must stay silent.
- * - uaf_no_rcu_wait: the same, with guestgate's grace periods switched off
- *   (CONFIG_KUNIT fault injection). A hook sees its object freed and reads
- *   it: KASAN must report the use after free.
+ * - uaf_no_rcu_wait: the same, with unregister's waits for readers switched
+ *   off (CONFIG_KUNIT fault injection). A hook sees its object freed and
+ *   reads it: KASAN must report the use after free.
+ * - samples, samples_no_gate: no readers here; the readers are real perf
+ *   samples that the kselftest takes and checks. One set, whose state() is
+ *   nonzero on the odd-numbered CPUs only, registered and unregistered
+ *   through guestgate's switch, with or without its gate.
  *
  * A run is a number of register + unregister pairs, SWITCHES, so that a slow
  * machine does as much as a fast one. The modes that plant a bug (naive,
@@ -32,6 +40,7 @@
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/guestgate.h>
+#include <linux/ktime.h>
 #include <linux/kthread.h>
 #include <linux/perf_event.h>
 #include <linux/percpu.h>
@@ -59,6 +68,8 @@
  */
 #define UAF_LINGER_NS	(300 * NSEC_PER_MSEC)
 #define UAF_HOLD_US	5000
+#define SAMPLES_HOLD_US	10000
+#define SAMPLES_LINGER_NS	(2 * NSEC_PER_MSEC)
 
 /* Per-CPU, per-context slot for handle_mediated_pmi(), which returns nothing. */
 static DEFINE_PER_CPU(unsigned int [GG_NR_CTX], pmi_seen);
@@ -189,6 +200,37 @@ static void uaf_pmi(void)
 		this_cpu_write(pmi_seen[ctx_now()], UAF_ID);
 }
 
+/*
+ * The samples modes' set: a guest on the odd-numbered CPUs. While the
+ * writer unregisters it, its get_ip() takes its time in every sample (up to
+ * SAMPLES_LINGER_NS), so that the CPUs of the guest spend the switch inside
+ * samples, between their first and their last call of state(): a switch
+ * that patches state() from one answer to another must meet one there.
+ */
+static bool samples_switching;
+
+static unsigned int samples_state(void)
+{
+	return smp_processor_id() & 1 ? PERF_GUEST_ACTIVE : 0;
+}
+
+static unsigned long samples_get_ip(void)
+{
+	u64 until;
+
+	if (in_hardirq() && READ_ONCE(samples_switching)) {
+		until = ktime_get_ns() + SAMPLES_LINGER_NS;
+		while (READ_ONCE(samples_switching) && ktime_get_ns() < until)
+			cpu_relax();
+	}
+	return GG_SAMPLES_GUEST_IP;
+}
+
+static const struct guestgate_guest_info_callbacks samples_set = {
+	.state = samples_state,
+	.get_ip = samples_get_ip,
+};
+
 static const struct guestgate_guest_info_callbacks uaf_set = {
 	.state = uaf_state,
 	.get_ip = uaf_get_ip,
@@ -225,34 +267,42 @@ static DEFINE_PER_CPU(atomic_t, nmi_pending);
 static struct task_struct *tasks[NR_CPUS];
 static struct perf_event *events[NR_CPUS];
 
+/*
+ * One section, as perf asks for one sample: state() for the IP, the PT
+ * handler (which asks state() itself), state() again for the misc flags.
+ */
 static void section(unsigned int ctx)
 {
-	unsigned int state, id, pt, pmi;
-	unsigned long ip;
+	unsigned int state, again, id, pt, pmi;
+	unsigned long ip = 0;
 
 	this_cpu_write(pmi_seen[ctx], 0);
 	if (mode == GG_STRESS_NAIVE) {
 		state = static_call(naive_state)();
-		if (!state)
-			goto empty;
-		ip = static_call(naive_get_ip)();
-		pt = static_call(naive_pt)();
-		static_call(naive_pmi)();
+		if (state) {
+			ip = static_call(naive_get_ip)();
+			static_call(naive_pmi)();
+		}
+		pt = static_call(naive_state)() ? static_call(naive_pt)() : 0;
+		again = static_call(naive_state)();
 	} else {
 		state = guestgate_guest_state();
-		if (!state)
-			goto empty;
-		ip = guestgate_guest_get_ip();
+		if (state) {
+			ip = guestgate_guest_get_ip();
+			guestgate_guest_handle_mediated_pmi();
+		}
 		pt = guestgate_guest_handle_intel_pt_intr();
-		guestgate_guest_handle_mediated_pmi();
+		again = guestgate_guest_state();
 	}
 	pmi = this_cpu_read(pmi_seen[ctx]);
-	id = SET_OF(state);
-	atomic64_inc(&res.guest_sections);
-	if (ip != SET_IP(id) || pt != id || pmi != id)
-		atomic64_inc(&res.torn);
-empty:
 	atomic64_inc(&res.sections[ctx]);
+	if (!state && !again && !pt && !pmi)
+		return;
+	id = SET_OF(state);
+	if (state)
+		atomic64_inc(&res.guest_sections);
+	if (!state || again != state || ip != SET_IP(id) || pt != id || pmi != id)
+		atomic64_inc(&res.torn);
 }
 
 static int stress_nmi(unsigned int cmd, struct pt_regs *regs)
@@ -309,10 +359,23 @@ static int writer_step(unsigned long iter)
 		naive_unregister();
 		return 0;
 	case GG_STRESS_TORN:
+	case GG_STRESS_TORN_NO_GATE:
 		ret = guestgate_register_guest_info_callbacks(cbs);
 		if (ret)
 			return ret;
 		return guestgate_unregister_guest_info_callbacks(cbs);
+	case GG_STRESS_SAMPLES:
+	case GG_STRESS_SAMPLES_NO_GATE:
+		/* A while each way, for samples to be taken in both. */
+		ret = guestgate_register_guest_info_callbacks(&samples_set);
+		if (ret)
+			return ret;
+		usleep_range(SAMPLES_HOLD_US, 2 * SAMPLES_HOLD_US);
+		WRITE_ONCE(samples_switching, true);
+		ret = guestgate_unregister_guest_info_callbacks(&samples_set);
+		WRITE_ONCE(samples_switching, false);
+		usleep_range(SAMPLES_HOLD_US, 2 * SAMPLES_HOLD_US);
+		return ret;
 	default:
 		obj = kzalloc(sizeof(*obj), GFP_KERNEL);
 		if (!obj)
@@ -340,6 +403,7 @@ static bool bug_seen(void)
 {
 	switch (mode) {
 	case GG_STRESS_NAIVE:
+	case GG_STRESS_TORN_NO_GATE:
 		return atomic64_read(&res.torn);
 	case GG_STRESS_UAF_NO_RCU_WAIT:
 		return atomic64_read(&res.uaf_hits);
@@ -358,10 +422,28 @@ int gg_stress_perf_run(enum gg_stress_mode run_mode, unsigned int switches,
 		.sample_period = 100 * NSEC_PER_USEC,
 		.pinned = 1,
 	};
+	enum guestgate_perf_fault fault = GUESTGATE_PERF_FAULT_NONE;
 	unsigned long start, deadline, iter = 0;
+	bool readers = true;
 	int cpu, ret;
 
-	if (run_mode == GG_STRESS_UAF_NO_RCU_WAIT && !IS_ENABLED(CONFIG_KUNIT))
+	switch (run_mode) {
+	case GG_STRESS_UAF_NO_RCU_WAIT:
+		fault = GUESTGATE_PERF_FAULT_NO_WAIT;
+		break;
+	case GG_STRESS_TORN_NO_GATE:
+		fault = GUESTGATE_PERF_FAULT_NO_GATE;
+		break;
+	case GG_STRESS_SAMPLES_NO_GATE:
+		fault = GUESTGATE_PERF_FAULT_NO_GATE;
+		fallthrough;
+	case GG_STRESS_SAMPLES:
+		readers = false;
+		break;
+	default:
+		break;
+	}
+	if (fault != GUESTGATE_PERF_FAULT_NONE && !IS_ENABLED(CONFIG_KUNIT))
 		return -EOPNOTSUPP;
 	mode = run_mode;
 	memset(&res, 0, sizeof(res));
@@ -371,15 +453,21 @@ int gg_stress_perf_run(enum gg_stress_mode run_mode, unsigned int switches,
 	for_each_possible_cpu(cpu)
 		atomic_set(per_cpu_ptr(&nmi_pending, cpu), 0);
 
+	/* -EBUSY while a set (the sample's toy) is registered. */
+	if (IS_ENABLED(CONFIG_KUNIT)) {
+		ret = guestgate_rs_perf_fault(fault);
+		if (ret)
+			return ret;
+	}
 	ret = register_nmi_handler(NMI_LOCAL, stress_nmi, 0, "gg_stress");
 	if (ret)
-		return ret;
-	if (IS_ENABLED(CONFIG_KUNIT) && mode == GG_STRESS_UAF_NO_RCU_WAIT)
-		guestgate_rs_perf_skip_rcu_wait(true);
+		goto out_fault;
 
 	cpus_read_lock();
 	WRITE_ONCE(running, true);
 	for_each_online_cpu(cpu) {
+		if (!readers)
+			break;
 		events[cpu] = perf_event_create_kernel_counter(&attr, cpu, NULL,
 							       stress_hrtimer,
 							       NULL);
@@ -428,8 +516,6 @@ stop:
 		events[cpu] = NULL;
 	}
 	cpus_read_unlock();
-	if (IS_ENABLED(CONFIG_KUNIT) && mode == GG_STRESS_UAF_NO_RCU_WAIT)
-		guestgate_rs_perf_skip_rcu_wait(false);
 	/*
 	 * Let the NMIs in flight arrive before the handler goes, or they would
 	 * be unknown NMIs. Two NMIs sent close together may arrive as one: after
@@ -444,6 +530,9 @@ stop:
 		res.nmis_lost += atomic_xchg(per_cpu_ptr(&nmi_pending, cpu), 0);
 	}
 	unregister_nmi_handler(NMI_LOCAL, "gg_stress");
+out_fault:
+	if (IS_ENABLED(CONFIG_KUNIT))
+		guestgate_rs_perf_fault(GUESTGATE_PERF_FAULT_NONE);
 	*out = res;
 	return ret;
 }

@@ -35,6 +35,7 @@
 
 #include "debugfs_counter.h"
 #include "guestgate_sample.h"
+#include "perf_ring.h"
 
 #include "kselftest_harness.h"
 
@@ -47,7 +48,6 @@
 /* The module's bound on a run that hangs; the cases' timeouts are above. */
 #define STRESS_SECONDS	300
 #define RELOADS		50
-#define RING_PAGES	256
 #define PERIOD_NS	100000		/* 10 kHz */
 #define WINDOW_MS	300
 
@@ -55,12 +55,6 @@ struct sample {
 	uint16_t misc;
 	uint64_t ip;
 	uint64_t time;
-};
-
-struct ring {
-	int fd;
-	void *base;
-	size_t len;
 };
 
 static int perf_open_cpu_clock(int cpu, int enabled)
@@ -81,67 +75,39 @@ static int perf_open_cpu_clock(int cpu, int enabled)
 
 static int ring_open(struct ring *r, int cpu)
 {
-	long page = sysconf(_SC_PAGESIZE);
+	int fd = perf_open_cpu_clock(cpu, 0);
 
-	r->fd = perf_open_cpu_clock(cpu, 0);
-	if (r->fd < 0)
-		return -1;
-	r->len = (RING_PAGES + 1) * page;
-	r->base = mmap(NULL, r->len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-	if (r->base == MAP_FAILED) {
-		close(r->fd);
-		return -1;
-	}
-	return 0;
+	return fd < 0 ? -1 : ring_map(r, fd);
 }
 
-static void ring_close(struct ring *r)
+/* What ring_samples() collects. */
+struct samples_out {
+	struct sample *out;
+	int max, n, lost;
+};
+
+static void ring_sample(const struct perf_event_header *hdr, const char *body, void *arg)
 {
-	munmap(r->base, r->len);
-	close(r->fd);
+	struct samples_out *o = arg;
+
+	if (hdr->type == PERF_RECORD_SAMPLE && o->n < o->max) {
+		o->out[o->n].misc = hdr->misc;
+		memcpy(&o->out[o->n].ip, body, 8);
+		memcpy(&o->out[o->n].time, body + 8, 8);
+		o->n++;
+	} else if (hdr->type == PERF_RECORD_LOST) {
+		o->lost++;
+	}
 }
 
 /* Reads every sample from the ring (the event is disabled by then). */
 static int ring_samples(struct ring *r, struct sample *out, int max, int *lost)
 {
-	struct perf_event_mmap_page *meta = r->base;
-	char *data = (char *)r->base + meta->data_offset;
-	uint64_t size = meta->data_size;
-	uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = meta->data_tail;
-	int n = 0;
+	struct samples_out o = { .out = out, .max = max };
 
-	*lost = 0;
-	while (tail < head) {
-		struct perf_event_header hdr;
-		char rec[64];
-		uint64_t i;
-
-		for (i = 0; i < sizeof(hdr); i++)
-			((char *)&hdr)[i] = data[(tail + i) % size];
-		if (hdr.size > sizeof(rec) || hdr.size < sizeof(hdr))
-			break;
-		for (i = 0; i < hdr.size; i++)
-			rec[i] = data[(tail + i) % size];
-		if (hdr.type == PERF_RECORD_SAMPLE && n < max) {
-			out[n].misc = hdr.misc;
-			memcpy(&out[n].ip, rec + sizeof(hdr), 8);
-			memcpy(&out[n].time, rec + sizeof(hdr) + 8, 8);
-			n++;
-		} else if (hdr.type == PERF_RECORD_LOST) {
-			(*lost)++;
-		}
-		tail += hdr.size;
-	}
-	__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
-	return n;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	ring_drain(r, ring_sample, &o);
+	*lost = o.lost;
+	return o.n;
 }
 
 /* The CPU the guest runs on: the last online one (nohz_full in the VM). */
@@ -352,6 +318,13 @@ TEST_F_TIMEOUT(stress, use_after_unregister, STRESS_SECONDS + 60)
 {
 	stress_run(_metadata, "uaf", false);
 	EXPECT_EQ(0, stress_counter("uaf_hits"));
+}
+
+/* The torn_no_gate run shows that the readers see the bug it plants. */
+TEST_F_TIMEOUT(stress, torn_no_gate, STRESS_SECONDS + 60)
+{
+	stress_run(_metadata, "torn_no_gate", true);
+	EXPECT_LT(0, stress_counter("torn"));
 }
 
 TEST(stress_bad_input)
