@@ -74,23 +74,18 @@ impl Drop for Registration {
 /// # Invariants
 ///
 /// While a `Debugfs` exists, the directory is registered; it is the only
-/// `Debugfs`.
+/// `Debugfs` (only the module's init makes one).
 pub(crate) struct Debugfs(());
 
-static DEBUGFS: AtomicBool = AtomicBool::new(false);
-
 impl Debugfs {
-    /// Creates the directory and its `state` file. debugfs failures are not
-    /// errors; `EBUSY` while another `Debugfs` exists.
-    pub(crate) fn new() -> Result<Self> {
-        if DEBUGFS.swap(true, Relaxed) {
-            return Err(EBUSY);
-        }
-        // SAFETY: FFI call without preconditions; `DEBUGFS` makes it the
-        // only registration.
+    /// Creates the directory and its `state` file; debugfs failures are not
+    /// errors, so this cannot fail. Called once, by the module's init.
+    pub(crate) fn new() -> Self {
+        // SAFETY: FFI call without preconditions; the module's init calls
+        // this once.
         unsafe { bindings::guestgate_debugfs_register() };
-        // INVARIANT: registered above, and `DEBUGFS` was false.
-        Ok(Self(()))
+        // INVARIANT: registered above, once.
+        Self(())
     }
 }
 
@@ -99,7 +94,6 @@ impl Drop for Debugfs {
         // SAFETY: By the type invariant the directory is registered, and
         // this is the only `Debugfs`, so it is removed once.
         unsafe { bindings::guestgate_debugfs_unregister() };
-        DEBUGFS.store(false, Relaxed);
     }
 }
 

@@ -68,7 +68,7 @@ impl kernel::Module for GuestGate {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let perf_bridge = perf_callbacks::Bridge::new()?;
         let device = device::Registration::new()?;
-        let debugfs = device::Debugfs::new()?;
+        let debugfs = device::Debugfs::new();
         let guest_entry = guest_entry::Registration::new();
         let perf_debugfs = perf_callbacks::DebugfsFile::new();
         let pfn_cache = pfn_cache::Registration::new();

@@ -134,7 +134,9 @@ unsafe fn register(cbs: *const Callbacks) -> Result {
         EBUSYS.fetch_add(1, Relaxed);
         return Err(EBUSY);
     }
-    // Behind state(), which answers 0: nothing calls these yet.
+    // get_ip and the PT handler are behind state(), which answers 0:
+    // nothing calls them yet. The mediated PMI hook is not gated; `cbs` is
+    // valid from the call on.
     lock.switch(bindings::GUESTGATE_PERF_GET_IP, cbs);
     lock.switch(bindings::GUESTGATE_PERF_INTEL_PT_INTR, cbs);
     lock.switch(bindings::GUESTGATE_PERF_MEDIATED_PMI, cbs);

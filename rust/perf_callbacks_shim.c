@@ -274,11 +274,17 @@ static struct perf_event *guestgate_bridge_probe_counter(void)
 						NULL, NULL, NULL);
 }
 
-/* Samples with @event until one reaches guestgate's state() dispatch. */
-static bool guestgate_bridge_verify(struct perf_event *event)
+/*
+ * Samples with @event until one reaches guestgate's state() dispatch.
+ * Returns 1 if one did, 0 if perf took samples and none did (perf ignored
+ * the bridge), -EAGAIN if perf took too few samples to tell (the counter's
+ * CPU went offline, or ran with interrupts off throughout).
+ */
+static int guestgate_bridge_verify(struct perf_event *event)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(GUESTGATE_PROBE_MS);
-	bool reached;
+	u64 counted, enabled, running;
+	int ret;
 
 	/* No set can be registered: the module is not live yet. */
 	atomic_set(&guestgate_bridge_probes, 0);
@@ -287,9 +293,14 @@ static bool guestgate_bridge_verify(struct perf_event *event)
 	while (!atomic_read(&guestgate_bridge_probes) && time_before(jiffies, deadline))
 		usleep_range(1000, 2000);
 	perf_event_disable(event);
-	reached = atomic_read(&guestgate_bridge_probes);
+	/* cpu-clock counts nanoseconds: a sample every GUESTGATE_PROBE_NS. */
+	counted = perf_event_read_value(event, &enabled, &running);
+	if (atomic_read(&guestgate_bridge_probes))
+		ret = 1;
+	else
+		ret = counted >= 10 * GUESTGATE_PROBE_NS ? 0 : -EAGAIN;
 	static_call_update(__guestgate_guest_state, (void *)&__static_call_return0);
-	return reached;
+	return ret;
 }
 
 static struct dentry *guestgate_perf_debugfs;
@@ -326,8 +337,7 @@ int guestgate_perf_bridge_register(void)
 {
 	struct perf_event *probe;
 	void *kvm_init_sym;
-	bool reached;
-	int ret;
+	int reached, ret;
 
 	if (!perf_bridge) {
 		pr_info("guestgate: perf bridge off (perf_bridge=0)\n");
@@ -370,6 +380,13 @@ int guestgate_perf_bridge_register(void)
 		ret = -EBUSY;
 		goto err_notifier;
 	}
+	/*
+	 * Too few samples to tell: perf may hold the bridge, so it stays, and
+	 * is unregistered at unload as usual (where perf WARNs if it never
+	 * held it).
+	 */
+	if (reached < 0)
+		pr_warn("guestgate: could not check that perf calls the bridge (too few samples)\n");
 	guestgate_bridge_active = true;
 	return 0;
 
