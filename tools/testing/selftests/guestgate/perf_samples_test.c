@@ -82,7 +82,7 @@ FIXTURE_TEARDOWN(samples)
 #define SAMPLES_SWITCHES	30
 /* The planted bug's runs: this many pairs each, until a torn sample. */
 #define SAMPLES_NO_GATE_SWITCHES 10
-#define SAMPLES_NO_GATE_RUNS	10
+#define SAMPLES_NO_GATE_RUNS	20
 #define SAMPLES_MAX_STACK	16
 #define SAMPLES_MAX_CPUS	64
 
@@ -255,7 +255,7 @@ TEST_F_TIMEOUT(samples, torn_free, STRESS_SECONDS + 60)
  * The check can see the bug: the switch without its gate patches state()
  * from one answer to the other under samples in flight, and tears some.
  */
-TEST_F_TIMEOUT(samples, no_gate_tears, 540)
+TEST_F_TIMEOUT(samples, no_gate_tears, 600)
 {
 	struct samples_count c = {};
 	int i;
