@@ -231,6 +231,9 @@ static int guestgate_guest_entry_show(struct seq_file *m, void *unused)
 	for (i = 0; i < GUESTGATE_ENTRY_NR_MISUSE; i++)
 		seq_printf(m, "misuse_%s: %llu\n", guestgate_entry_misuse_name(i),
 			   st.misuse[i]);
+	for_each_online_cpu(cpu)
+		seq_printf(m, "guest_enters_cpu%u: %llu\n", cpu,
+			   READ_ONCE(per_cpu(guestgate_entry_cpu, cpu).stats.guest_enters));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(guestgate_guest_entry);

@@ -14,9 +14,10 @@
  * The bridge registers guestgate's dispatch as the kernel's single set of
  * perf guest-info callbacks, so that perf attributes its samples through
  * whatever set is registered with guestgate, and checks with a real sample
- * that perf took it. kvm takes the same slot: while the bridge holds it,
- * kvm and its vendor modules are refused (a module notifier), and guestgate
- * refuses to load with the bridge while kvm is loaded.
+ * that perf took it. A stock kvm takes the same slot: while the bridge holds
+ * it, kvm and its vendor modules are refused (a module notifier) unless they
+ * go through guestgate (kvm/patches/: kvm registers its set with guestgate),
+ * and guestgate refuses to load with the bridge while kvm is loaded.
  */
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
@@ -183,8 +184,15 @@ static unsigned int guestgate_bridge_state(void)
 	return guestgate_guest_state();
 }
 
+/*
+ * Samples perf attributed to a guest: perf asks get_ip() once per sample
+ * whose state() was nonzero. A per-CPU increment, NMI-safe.
+ */
+static DEFINE_PER_CPU(u64, guestgate_bridge_guest_samples);
+
 static unsigned long guestgate_bridge_get_ip(void)
 {
+	this_cpu_inc(guestgate_bridge_guest_samples);
 	return guestgate_guest_get_ip();
 }
 
@@ -209,14 +217,59 @@ static const char *const guestgate_perf_rivals[] = { "kvm", "kvm_amd", "kvm_inte
 /* Whether the bridge holds perf's slot, checked at registration. */
 static bool guestgate_bridge_active;
 
+/*
+ * Whether @mod uses a symbol of @target, i.e. links against it. The loader
+ * records each module a module uses (ref_module()) while it resolves its
+ * symbols, before the module is COMING; only the module's own loading and
+ * unloading change the list (kept with CONFIG_MODULE_UNLOAD only: without
+ * it no module is told apart, and kvm on guestgate is refused too).
+ */
+#ifdef CONFIG_MODULE_UNLOAD
+static bool guestgate_module_uses(struct module *mod, struct module *target)
+{
+	struct module_use *use;
+
+	list_for_each_entry(use, &mod->target_list, target_list) {
+		if (use->target == target)
+			return true;
+	}
+	return false;
+}
+#endif
+
+/*
+ * Whether the COMING module @mod registers its perf callbacks with
+ * guestgate rather than perf: it links against guestgate, or it is a
+ * vendor module whose kvm (which registers for it) does. The kvm it uses
+ * is live and cannot go away under a module that holds a use of it.
+ * Linking stands for registering: kvm/patches/ makes kvm do both, and
+ * kvm/build.sh applies the series whole.
+ */
+static bool guestgate_bridge_goes_through(struct module *mod)
+{
+#ifdef CONFIG_MODULE_UNLOAD
+	struct module_use *use;
+
+	if (guestgate_module_uses(mod, THIS_MODULE))
+		return true;
+	list_for_each_entry(use, &mod->target_list, target_list) {
+		if (!strcmp(use->target->name, "kvm") &&
+		    guestgate_module_uses(use->target, THIS_MODULE))
+			return true;
+	}
+#endif
+	return false;
+}
+
 static int guestgate_bridge_module_notify(struct notifier_block *nb,
 					  unsigned long action, void *data)
 {
 	struct module *mod = data;
 
-	if (action != MODULE_STATE_COMING || !guestgate_perf_rival(mod->name))
+	if (action != MODULE_STATE_COMING || !guestgate_perf_rival(mod->name) ||
+	    guestgate_bridge_goes_through(mod))
 		return NOTIFY_DONE;
-	pr_err("guestgate: refusing %s: guestgate holds perf's guest-info callbacks (load guestgate with perf_bridge=0 to share the machine with kvm)\n",
+	pr_err("guestgate: refusing %s: guestgate holds perf's guest-info callbacks (load a kvm built on guestgate, or guestgate with perf_bridge=0)\n",
 	       mod->name);
 	return notifier_from_errno(-EBUSY);
 }
@@ -308,10 +361,15 @@ static struct dentry *guestgate_perf_debugfs;
 static int guestgate_perf_callbacks_show(struct seq_file *m, void *unused)
 {
 	struct guestgate_perf_stats st;
+	u64 guest_samples = 0;
+	unsigned int cpu;
 
 	guestgate_rs_perf_stats(&st);
+	for_each_possible_cpu(cpu)
+		guest_samples += per_cpu(guestgate_bridge_guest_samples, cpu);
 	seq_printf(m, "registered: %u\n", st.registered);
 	seq_printf(m, "bridge: %s\n", guestgate_bridge_active ? "on" : "off");
+	seq_printf(m, "guest_samples: %llu\n", guest_samples);
 	seq_printf(m, "registrations: %llu\n", st.registrations);
 	seq_printf(m, "unregistrations: %llu\n", st.unregistrations);
 	seq_printf(m, "einval: %llu\n", st.einval);
