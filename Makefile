@@ -9,6 +9,8 @@
 #                 line is "N passed, N failed, N skipped"
 #   make bench    the benchmarks in the VM (ratios, one run; a bench kernel
 #                 without lockdep and KASAN is built once for the pfn cache)
+#   make kvm      kvm.ko + kvm-amd.ko on guestgate (kvm/patches/) and the
+#                 kernel's KVM selftests, both cached; make check runs them
 #   make setup | kernel | selftests | lint | clean
 
 GG_TOOLS := tools/testing/guestgate
@@ -29,7 +31,7 @@ BINDGEN := $(call gg_env,bindgen)
 endif
 KMAKE := $(MAKE) -C $(KDIR) LLVM=1 RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all modules setup kernel selftests lint check run bench clean have-kdir
+.PHONY: all modules setup kernel selftests kvm lint check run bench clean have-kdir
 
 all: modules
 
@@ -56,18 +58,21 @@ kernel: setup
 selftests: have-kdir
 	$(MAKE) -C $(SELFTESTS) KDIR=$(KDIR)
 
-lint: have-kdir
+kvm: modules
+	@KDIR=$(KDIR) bash kvm/build.sh
+
+lint: kvm
 	@KDIR=$(KDIR) bash $(GG_TOOLS)/lint.sh
 
 check: kernel
 	@GG_MAKE="$(MAKE) --no-print-directory -s" bash $(GG_TOOLS)/check.sh
 
 bench: kernel
-	@$(MAKE) --no-print-directory -s modules selftests
+	@$(MAKE) --no-print-directory -s modules selftests kvm
 	@bash $(GG_TOOLS)/bench.sh
 
 run: kernel
-	@$(MAKE) --no-print-directory -s modules selftests
+	@$(MAKE) --no-print-directory -s modules selftests kvm
 	@bash $(GG_TOOLS)/run.sh
 
 clean:

@@ -29,11 +29,11 @@ host_phase()
 
 gg_log "building the modules and the kselftests"
 # shellcheck disable=SC2086
-host_phase build ${GG_MAKE:-make --no-print-directory -s} -C "$GG_TOP" modules selftests ||
+host_phase build ${GG_MAKE:-make --no-print-directory -s} -C "$GG_TOP" modules selftests kvm ||
 	gg_die "the build failed"
 gg_log "lint"
 host_phase lint bash "$GG_TOOLS_DIR/lint.sh" >"$R/lint.tap"
-gg_log "booting the test kernel and running the tests (TCG, about 10 minutes)"
+gg_log "booting the test kernel and running the tests (TCG, about 15 minutes)"
 host_phase vm bash "$GG_TOOLS_DIR/vm.sh" check "$R"
 gg_log "results in $R"
 python3 "$GG_TOOLS_DIR/judge.py" --lint "$R/lint.tap" "$R"

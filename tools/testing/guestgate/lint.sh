@@ -5,14 +5,16 @@
 #   - rustfmt --check with the tree's .rustfmt.toml
 #   - clippy (the kernel's CLIPPY=1 build with the clippy-driver matching
 #     the kernel's rustc), on a copy of the tree
-#   - checkpatch.pl --strict on every C file and header
+#   - checkpatch.pl --strict on every C file and header, and on the KVM
+#     series (kvm/patches/)
 #   - kernel-doc -Wall on the headers, and kernel-doc present for every
 #     function exported to other modules
 #   - the crate also builds without CONFIG_KUNIT (no code only KUnit uses
 #     left dead)
 #   - compile-fail.sh: misuse of the Rust APIs must not compile
-#   - noinstr-check.py on the built module objects (run 'make modules'
-#     first), and on the canary, whose planted call it must flag
+#   - noinstr-check.py on the built module objects (run 'make modules' and
+#     'make kvm' first), kvm on guestgate's among them, and on the canary,
+#     whose planted call it must flag
 
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +29,8 @@ samples/guestgate/guestgate_sample.o	guestgate.o	required
 guestgate_stress.o			guestgate.o	required
 guestgate_kunit.o			guestgate.o	required
 guestgate_misuse_kunit.o		guestgate.o	required
+build/kvm/kvm-amd.o	guestgate.o,build/kvm/kvm.o	required
+build/kvm/kvm-intel.o	guestgate.o,build/kvm/kvm.o	required
 "
 
 kdir=${KDIR:-$(gg_kdir)}
@@ -139,7 +143,8 @@ cf_out=$(bash "$GG_TOOLS_DIR/compile-fail.sh" 2>&1)
 cf_n=$(echo "$cf_out" | grep -c '^\(not \)\?ok ')
 
 echo "TAP version 13"
-echo "1..$((6 + $(echo "$c_files" | wc -w) + $(echo "$NOINSTR_OBJECTS" | grep -c .) + \
+kvm_patches=$(git ls-files -co --exclude-standard 'kvm/patches/*.patch')
+echo "1..$((6 + $(echo "$c_files" $kvm_patches | wc -w) + $(echo "$NOINSTR_OBJECTS" | grep -c .) + \
 	(cf_n ? cf_n : 1)))"
 # shellcheck disable=SC2086
 check "rustfmt --check" "$GG_RUSTFMT" --check --config-path .rustfmt.toml $rs_files
@@ -152,6 +157,11 @@ check "every export is GPL-only with kernel-doc" exports_documented
 for f in $c_files; do
 	check "checkpatch --strict $f" \
 		"$kdir/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types -f "$f"
+done
+# On stdin: checkpatch reads a file git tracks as a source file, not a patch.
+for f in $kvm_patches; do
+	check "checkpatch --strict $f" sh -c '"$1" --strict --no-tree --quiet --show-types - <"$2"' \
+		- "$kdir/scripts/checkpatch.pl" "$f"
 done
 check "noinstr check flags the canary's planted call" noinstr_canary
 while read -r obj also empty; do
