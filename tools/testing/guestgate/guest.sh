@@ -37,6 +37,13 @@ KMEMLEAK=$DBG/kmemleak
 SAMPLE_KO=$TOP/samples/guestgate/guestgate_sample.ko
 # The test kernel's build tree (vm.sh passes it), for its kvm modules.
 KDIR=${GUESTGATE_KDIR:-}
+# kvm on guestgate and the kernel's KVM selftests (kvm/build.sh), and the
+# list of those that run against both kvms.
+KVM_GG=$TOP/build/kvm
+KVM_SELFTESTS=$TOP/build/kvm-selftests
+KVM_LIST=$TOP/tools/testing/guestgate/kvm-selftests.list
+# One KVM selftest's limit (the longest of the list takes 30 to 50 s).
+KVM_TEST_TIMEOUT=300
 # For the kselftest that reloads the sample.
 export GUESTGATE_SAMPLE_KO=$SAMPLE_KO
 
@@ -116,6 +123,38 @@ watchdog()
 	done
 }
 
+# kvm_selftests NAME: every KVM selftest of the list, against the kvm that
+# is loaded, as the kselftest runner runs them (from their directory, under
+# a timeout). Results in kvm/NAME/<test>.out and .rc ("STATUS SECONDS").
+kvm_selftests()
+{
+	local d=$R/kvm/$1 t f s
+
+	mkdir -p "$d"
+	while read -r t _; do
+		case $t in '' | '#'*) continue ;; esac
+		f=$d/$(echo "$t" | tr / _)
+		s=$SECONDS
+		(cd "$KVM_SELFTESTS" && timeout -k 10 $KVM_TEST_TIMEOUT "./$t") \
+			</dev/null >"$f.out" 2>&1
+		echo "$? $((SECONDS - s))" >"$f.rc"
+	done <"$KVM_LIST"
+}
+
+# The limit of a phase that runs the list: a minute a test (they take 2 to
+# 50 s here), five more for the rest of the phase. One test that hangs ends
+# at its timeout and leaves the others time to run.
+kvm_selftests_limit()
+{
+	echo $(($(grep -cv '^\(#.*\)\?$' "$KVM_LIST") * 60 + 300))
+}
+
+# kvm_counters FILE: guestgate's counters, for the judge to compare.
+kvm_counters()
+{
+	cat $DBG/guestgate/guest_entry $DBG/guestgate/perf_callbacks >"$1" 2>&1
+}
+
 # The boot: from power on to here (the kernel and the init).
 read -r booted _ </proc/uptime
 echo "boot - 0 $booted" >"$R/phases"
@@ -146,7 +185,12 @@ if [ "$mode" = check ]; then
 		insmod $KDIR/arch/x86/kvm/kvm-amd.ko"
 	step "guestgate refuses to load beside kvm, no door opened meanwhile" \
 		"$SELFTESTS/load_refused" "$TOP/guestgate.ko"
-	step "rmmod kvm_amd kvm" rmmod kvm_amd kvm irqbypass
+	# The kernel's KVM selftests on the stock kvm, which holds perf's
+	# slot itself; the same list runs on kvm on guestgate below.
+	phase kvm:stock "$(kvm_selftests_limit)"
+	kvm_selftests stock
+	step "rmmod kvm_amd kvm" rmmod kvm_amd kvm
+	phase load 300
 fi
 step "insmod guestgate.ko" insmod "$TOP/guestgate.ko"
 step "/dev/guestgate exists" test -c /dev/guestgate
@@ -164,6 +208,34 @@ step "perf bridge registered with the kernel's perf" \
 		[ -r "$d/results" ] && cp "$d/results" "$R/kunit/$(basename "$d").ktap"
 	done
 	step "rmmod guestgate_kunit" rmmod guestgate_kunit
+
+	# kvm on guestgate (kvm/patches/): it registers its perf callbacks
+	# with guestgate, and its guest entry and exit are guestgate's. A
+	# stock kvm is still refused while the bridge holds perf's slot.
+	phase kvm:guestgate "$(kvm_selftests_limit)"
+	step "the bridge refuses the test kernel's stock kvm" sh -c "
+		! insmod $KDIR/arch/x86/kvm/kvm.ko &&
+		dmesg | grep -q 'guestgate: refusing kvm:'"
+	mkdir -p "$R/kvm/guestgate"
+	# perf's samples of a real KVM guest, and none without kvm.
+	kvm_samples() {
+		(cd "$SELFTESTS" && timeout -k 10 "$KSFT_TIMEOUT" ./kvm_guest_samples -t "$1") \
+			>"$R/kvm/guestgate/$2.tap" 2>&1
+	}
+	kvm_samples no_guest_samples samples_before
+	kvm_counters "$R/kvm/guestgate/counters.before"
+	step "insmod kvm and kvm_amd on guestgate" sh -c "
+		insmod $KVM_GG/kvm.ko && insmod $KVM_GG/kvm-amd.ko"
+	step "kvm's callbacks are registered with guestgate" \
+		grep -qx "registered: 1" $DBG/guestgate/perf_callbacks
+	kvm_samples guest_samples samples
+	kvm_selftests guestgate
+	kvm_counters "$R/kvm/guestgate/counters.run"
+	step "rmmod kvm_amd kvm (on guestgate)" rmmod kvm_amd kvm
+	kvm_counters "$R/kvm/guestgate/counters.after"
+	step "kvm's callbacks are unregistered" \
+		grep -qx "registered: 0" $DBG/guestgate/perf_callbacks
+	kvm_samples no_guest_samples samples_after
 }
 
 phase load-sample 300
@@ -173,6 +245,20 @@ step "sample reached guestgate through the C API" \
 	sh -c 'dmesg | grep -q "guestgate_sample: using guestgate"'
 step "the toy vCPU's callbacks are registered" \
 	grep -qx "registered: 1" $DBG/guestgate/perf_callbacks
+# kvm's registration fails while another set holds guestgate's: kvm_amd's
+# init fails with EBUSY and leaves nothing behind (kmemleak, the log).
+[ "$mode" != check ] || {
+	step "insmod kvm on guestgate" insmod "$KVM_GG/kvm.ko"
+	# guestgate refused the registration (its ebusy count), not the
+	# bridge's notifier the module.
+	ebusy=$(sed -n 's/^ebusy: //p' $DBG/guestgate/perf_callbacks)
+	step "kvm_amd on guestgate fails to load (EBUSY) beside the toy vCPU" \
+		sh -c "out=\$(insmod $KVM_GG/kvm-amd.ko 2>&1); echo \"\$out\"
+			case \$out in *'Device or resource busy'*) ;; *) exit 1 ;; esac
+			grep -qx 'ebusy: $((ebusy + 1))' $DBG/guestgate/perf_callbacks &&
+			! dmesg | grep -q 'refusing kvm_amd'"
+	step "rmmod kvm irqbypass" rmmod kvm irqbypass
+}
 step "insmod guestgate_stress.ko (kernel half of the stress tests)" \
 	insmod "$TOP/guestgate_stress.ko"
 

@@ -81,12 +81,16 @@ class Suite:
         self.name = name
         self.passed = self.failed = self.skipped = 0
         self.failures = []
+        # What was skipped and why, when the why is known.
+        self.skips = []
 
     def add(self, status, what, detail=""):
         if status == "PASS":
             self.passed += 1
         elif status == "SKIP":
             self.skipped += 1
+            if detail:
+                self.skips.append(what + ": " + detail)
         else:
             self.failed += 1
             self.failures.append(what + (": " + detail if detail else ""))
@@ -278,6 +282,124 @@ def judge_kselftests(results):
         if rc not in ("0", "4") and suite.failed == before:
             suite.add("FAIL", name, "exit status " + rc)
     return suite
+
+
+KVM_LIST = os.path.join(TOP, "tools", "testing", "guestgate", "kvm-selftests.list")
+# The two kvms the KVM selftests run against, in guest.sh's kvm/ directory.
+KVMS = ("stock", "guestgate")
+
+
+def kvm_selftests(path=KVM_LIST):
+    """The KVM selftests guest.sh runs, from the list."""
+    with open(path) as f:
+        return [l.split()[0] for l in f if l.split() and not l.startswith("#")]
+
+
+def kvm_result(results, kvm, test):
+    """(status, seconds, why) of TEST on KVM, or None if it never ran."""
+    base = os.path.join(results, "kvm", kvm, test.replace("/", "_"))
+    words = read_words(base + ".rc")
+    if not words or len(words[0]) != 2:
+        return None
+    rc, secs = int(words[0][0]), int(words[0][1])
+    lines = []
+    if os.path.exists(base + ".out"):
+        with open(base + ".out", errors="replace") as f:
+            lines = [l.strip() for l in f if l.strip()]
+    status = {0: "pass", 4: "skip", 124: "timeout", 137: "timeout"}.get(rc, "fail")
+    why = ""
+    if status == "skip":
+        why = next((l for l in reversed(lines) if "SKIP" in l or "not met" in l),
+                   lines[-1] if lines else "")
+        why = re.sub(r"^(1\.\.\d+\s*)?#?\s*SKIP\s*-?\s*", "", why)
+    elif status != "pass":
+        why = "exit status %d: %s" % (rc, " | ".join(lines[-3:]))
+    return status, secs, why
+
+
+def read_counters(path):
+    """The "name: value" counters of a debugfs dump."""
+    counters = {}
+    for w in read_words(path):
+        if len(w) == 2 and w[0].endswith(":") and w[1].isdigit():
+            counters[w[0][:-1]] = int(w[1])
+    return counters
+
+
+def judge_kvm(results, tests=None):
+    """The kernel's KVM selftests: what passes on stock kvm passes on kvm on
+    guestgate, and guestgate's counters say that it did the work. TESTS: the
+    list's, unless given."""
+    suite = Suite("kvm")
+    for test in tests if tests is not None else kvm_selftests():
+        stock, gg = (kvm_result(results, k, test) for k in KVMS)
+        what = "kvm selftest " + test
+        if stock is None or gg is None:
+            suite.add("FAIL", what, "never ran on " + ("stock kvm" if stock is None else
+                                                       "kvm on guestgate"))
+        elif stock[0] == "skip":
+            if gg[0] == "skip":
+                suite.add("SKIP", what, stock[2])
+            else:
+                suite.add("FAIL", what, "skipped on stock kvm (%s) but %s on guestgate"
+                          % (stock[2], gg[0]))
+        elif stock[0] != "pass":
+            suite.add("FAIL", what, "fails on stock kvm already (the list is wrong): "
+                      + stock[2])
+        else:
+            suite.add("PASS" if gg[0] == "pass" else "FAIL", what,
+                      "passes on stock kvm, %s on guestgate: %s" % (gg[0], gg[2]))
+    d = os.path.join(results, "kvm", "guestgate")
+    # kvm_guest_samples: perf's samples of a real guest, none without kvm.
+    for name in ("samples_before", "samples", "samples_after"):
+        tap = os.path.join(d, name + ".tap")
+        if os.path.exists(tap):
+            parse_tap(suite, tap, "kvm_guest_samples (%s)." % name)
+        else:
+            suite.add("FAIL", "kvm_guest_samples (%s)" % name, "never ran")
+    before, run, after = (read_counters(os.path.join(d, "counters." + n))
+                          for n in ("before", "run", "after"))
+    if not (before and run and after):
+        suite.add("FAIL", "guestgate's counters around the KVM selftests", "missing in " + d)
+        return suite
+
+    def delta(a, b, key):
+        return b.get(key, 0) - a.get(key, 0)
+
+    for key in ("timing_enters", "guest_enters"):
+        n = delta(before, run, key)
+        suite.add("PASS" if n > 0 else "FAIL",
+                  "kvm's guest entries went through guestgate (%s +%d)" % (key, n))
+    for enter, exit_ in (("timing_enters", "timing_exits"), ("guest_enters", "guest_exits")):
+        suite.add("PASS" if run.get(enter) == run.get(exit_) else "FAIL",
+                  "every %s had its exit" % enter,
+                  "%s %s, %s %s" % (enter, run.get(enter), exit_, run.get(exit_)))
+    misuse = dict((k, delta(before, after, k)) for k in after if k.startswith("misuse_"))
+    suite.add("PASS" if misuse and not any(misuse.values()) else "FAIL",
+              "kvm broke no guest entry rule",
+              ", ".join("%s +%d" % kv for kv in misuse.items() if kv[1]) or "no counters")
+    n = delta(before, run, "registrations")
+    suite.add("PASS" if n == 1 else "FAIL",
+              "kvm registered its perf callbacks with guestgate once", "registrations +%d" % n)
+    n = delta(run, after, "unregistrations")
+    suite.add("PASS" if n == 1 else "FAIL",
+              "kvm unregistered them when it unloaded", "unregistrations +%d" % n)
+    return suite
+
+
+def print_kvm_table(results):
+    """The KVM selftests side by side: test, stock, guestgate, seconds."""
+    rows = []
+    for test in kvm_selftests():
+        r = [kvm_result(results, k, test) for k in KVMS]
+        if all(x is None for x in r):
+            continue
+        rows.append((test,) + tuple("-" if x is None else "%s %ds" % x[:2] for x in r))
+    if not rows:
+        return
+    print("%-40s %14s %14s" % ("kvm selftest", "stock", "guestgate"))
+    for row in rows:
+        print("%-40s %14s %14s" % row)
 
 
 def read_words(path):
@@ -647,6 +769,62 @@ def self_test(kdir):
         cont.add("PASS" if names == ["a_test", "b_test", "c_test"] else "FAIL", "cont",
                  "TEST_GEN_PROGS read as %s" % names)
         expect("a continued TEST_GEN_PROGS line gives every kselftest", cont, False)
+
+        # The KVM selftests on both kvms, and guestgate's counters.
+        def kvm_run(name, results=None, counters=None, samples=True):
+            d = os.path.join(t, "kvm-" + name)
+            results = results or {"a": ("0 5", "0 6"), "s": ("4 3", "4 3")}
+            for test, rcs in results.items():
+                for kvm, rc in zip(KVMS, rcs):
+                    if not rc:
+                        continue
+                    write("%s/kvm/%s/x86_64_%s.rc" % (d, kvm, test), rc + "\n")
+                    write("%s/kvm/%s/x86_64_%s.out" % (d, kvm, test),
+                          "1..0 # SKIP - Requirement not met: vmx\n" if rc[0] == "4" else "ok\n")
+            c = {"before": "timing_enters: 5\ntiming_exits: 5\nguest_enters: 9\n"
+                           "guest_exits: 9\nmisuse_irqs_on: 0\nregistrations: 2\n"
+                           "unregistrations: 2\n",
+                 "run": "timing_enters: 50\ntiming_exits: 50\nguest_enters: 90\n"
+                        "guest_exits: 90\nmisuse_irqs_on: 0\nregistrations: 3\n"
+                        "unregistrations: 2\n",
+                 "after": "timing_enters: 50\ntiming_exits: 50\nguest_enters: 90\n"
+                          "guest_exits: 90\nmisuse_irqs_on: 0\nregistrations: 3\n"
+                          "unregistrations: 3\n"}
+            c.update(counters or {})
+            for n, text in c.items():
+                write("%s/kvm/guestgate/counters.%s" % (d, n), text)
+            for n in ("samples_before", "samples", "samples_after") if samples else ():
+                write("%s/kvm/guestgate/%s.tap" % (d, n), "1..1\nok 1 kvm.x\n")
+            return judge_kvm(d, ["x86_64/" + x for x in results])
+
+        expect("KVM selftests passing on both kvms, counters moved, pass", kvm_run("ok"), False)
+        expect("a KVM selftest that passes on stock and fails on guestgate fails",
+               kvm_run("gg", {"a": ("0 5", "254 6")}), True, "passes on stock kvm, fail")
+        expect("a KVM selftest skipped on stock and run on guestgate fails",
+               kvm_run("sk", {"a": ("4 5", "0 6")}), True, "skipped on stock kvm")
+        expect("a KVM selftest failing on stock fails the list",
+               kvm_run("st", {"a": ("1 5", "1 6")}), True, "fails on stock kvm already")
+        expect("a KVM selftest that never ran fails",
+               kvm_run("nr", {"a": ("0 5", "")}), True, "never ran")
+        expect("guest entries that did not move fail",
+               kvm_run("ge", counters={"run": "timing_enters: 5\ntiming_exits: 5\n"
+                                              "guest_enters: 9\nguest_exits: 9\n"
+                                              "misuse_irqs_on: 0\nregistrations: 3\n"}),
+               True, "went through guestgate")
+        expect("a misuse counter that moved fails",
+               kvm_run("mi", counters={"after": "timing_enters: 50\ntiming_exits: 50\n"
+                                                "guest_enters: 90\nguest_exits: 90\n"
+                                                "misuse_irqs_on: 1\nregistrations: 3\n"
+                                                "unregistrations: 3\n"}),
+               True, "misuse_irqs_on +1")
+        expect("kvm that never registered with guestgate fails",
+               kvm_run("re", counters={"run": "timing_enters: 50\ntiming_exits: 50\n"
+                                              "guest_enters: 90\nguest_exits: 90\n"
+                                              "misuse_irqs_on: 0\nregistrations: 2\n"
+                                              "unregistrations: 2\n"}),
+               True, "registered its perf callbacks")
+        expect("kvm_guest_samples that never ran fails",
+               kvm_run("sa", samples=False), True, "kvm_guest_samples")
     return suite
 
 
@@ -672,7 +850,8 @@ def main():
         parse_tap(life, os.path.join(args.results, "lifecycle.tap"))
         suites.append(life)
         if not args.demo:
-            suites += [judge_kunit(args.results, kdir), judge_kselftests(args.results)]
+            suites += [judge_kunit(args.results, kdir), judge_kselftests(args.results),
+                       judge_kvm(args.results)]
     suites.append(judge_kernel(args.results))
     if finished and not args.demo:
         suites += [judge_canary(args.results, kdir), self_test(kdir)]
@@ -685,6 +864,10 @@ def main():
         print("%-10s %d passed, %d failed, %d skipped" % (s.name + ":", s.passed, s.failed, s.skipped))
         for fl in s.failures:
             print("  FAIL " + fl)
+        for sk in s.skips:
+            print("  SKIP " + sk)
+    if not args.demo:
+        print_kvm_table(args.results)
     print_time_table(args.results)
     p = sum(s.passed for s in suites)
     f = sum(s.failed for s in suites)

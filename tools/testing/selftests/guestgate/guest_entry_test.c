@@ -40,6 +40,7 @@
 #include "debugfs_counter.h"
 #include "guestgate_sample.h"
 #include "pin_cpu.h"
+#include "proc_stat.h"
 
 #include "kselftest_harness.h"
 
@@ -90,39 +91,6 @@ static long long task_guest_ticks(void)
 			v = strtoll(p, NULL, 10);
 	}
 	return v;
-}
-
-/*
- * CPU @cpu's line of /proc/stat, in clock ticks: the guest column in
- * *@guest, and in *@total every tick the CPU accounted (user, nice, system,
- * idle, iowait, irq, softirq, steal; guest is part of user). Returns 0 or -1.
- */
-static int cpu_ticks(int cpu, long long *guest, long long *total)
-{
-	char line[512], name[16];
-	long long v[9];
-	int i, ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/stat", "r");
-	if (!f)
-		return -1;
-	snprintf(name, sizeof(name), "cpu%d", cpu);
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, name, strlen(name)) || line[strlen(name)] != ' ')
-			continue;
-		if (sscanf(line + strlen(name), "%lld %lld %lld %lld %lld %lld %lld %lld %lld",
-			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
-			   &v[8]) == 9) {
-			*guest = v[8];
-			for (*total = 0, i = 0; i < 8; i++)
-				*total += v[i];
-			ret = 0;
-		}
-		break;
-	}
-	fclose(f);
-	return ret;
 }
 
 static int vcpu_run(unsigned int ms, unsigned int guest_us,
