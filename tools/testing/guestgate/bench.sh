@@ -69,6 +69,49 @@ hot_insns()
 		awk '{ n++ } /\tret|__x86_return_thunk/ { exit } END { print n }'
 }
 
+# Whole system: a KVM guest's exits, stock kvm against kvm on guestgate.
+kvm_exits()
+{
+	local kdir=${KDIR:-$(gg_kdir)} f
+
+	echo "KVM: a guest's 20000 CPUID exits (each handled in the kernel and re-entered:"
+	echo "vcpu_enter_guest(), svm_vcpu_enter_exit()), stock kvm and kvm on guestgate"
+	echo "loaded in turns, one run each per round after a warm-up; ns per exit, same run:"
+	awk -F': ' '
+		$1 == "round" { split($2, w, " "); k = w[1] > 0 ? w[2] : "" }
+		$1 == "exits" { ex[k] = $2 }
+		$1 == "ns" && k != "" {
+			v[k] = $2 / ex[k]
+			if (k == "guestgate" && v["stock"] > 0) {
+				n++
+				r[n] = v["guestgate"] / v["stock"]
+				printf "  round %d: stock %8.0f  guestgate %8.0f  ratio %.3f\n",
+					n, v["stock"], v["guestgate"], r[n]
+			}
+		}
+		END {
+			if (!n) { print "  no results (kvm: MISSED)"; exit }
+			# median of the rounds, insertion sort
+			for (i = 2; i <= n; i++)
+				for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+			m = n % 2 ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
+			printf "  guestgate / stock: median %.3f, spread %.3f..%.3f over %d rounds (<= 1.05 %s)\n",
+				m, r[1], r[n], n, m <= 1.05 ? "ok" : "MISSED"
+		}' "$R/bench_kvm.txt"
+	echo "The guest entry and exit paths in the built objects (callees not counted):"
+	for f in "$kdir/arch/x86/kvm/kvm-amd.ko" "$GG_TOP/build/kvm/kvm-amd.ko"; do
+		count "$f" svm_vcpu_enter_exit | sed "s|^kvm-amd.ko|  $(
+			[ "$f" = "$GG_TOP/build/kvm/kvm-amd.ko" ] && echo "guestgate" || echo "stock    ") kvm-amd.ko|"
+	done
+	echo "  svm_vcpu_enter_exit's fall-through path: stock" \
+		"$(hot_insns "$kdir/arch/x86/kvm/kvm-amd.ko" svm_vcpu_enter_exit) insns, guestgate" \
+		"$(hot_insns "$GG_TOP/build/kvm/kvm-amd.ko" svm_vcpu_enter_exit) insns"
+	for f in "$kdir/arch/x86/kvm/kvm.ko" "$GG_TOP/build/kvm/kvm.ko"; do
+		count "$f" vcpu_enter_guest | sed "s|^kvm.ko|  $(
+			[ "$f" = "$GG_TOP/build/kvm/kvm.ko" ] && echo "guestgate" || echo "stock    ") kvm.ko|"
+	done
+}
+
 # Guest entry: round trips per CPU, guestgate against kvm_host.h's helpers.
 guest_entry()
 {
@@ -187,6 +230,8 @@ pfn_cache()
 	pfn_cache
 	echo
 	guest_entry
+	echo
+	kvm_exits
 	echo
 	echo "Dispatch path in the built objects (before run-time patching):"
 	count "$GG_TOP/guestgate.ko" "__SCT____guestgate_guest_state"

@@ -7,7 +7,8 @@
 #
 #   guest.sh check RESULTS_DIR     the whole test run
 #   guest.sh demo RESULTS_DIR      load, show what guestgate does, unload
-#   guest.sh bench RESULTS_DIR     load, run the benchmarks, unload
+#   guest.sh bench RESULTS_DIR     load, run the benchmarks, unload; then
+#                                  stock kvm against kvm on guestgate
 #   guest.sh bench-pfn RESULTS_DIR the pfn cache benchmark only (bench kernel)
 #
 # Results: lifecycle.tap (module load/unload steps as TAP), kunit/<suite>.ktap,
@@ -238,6 +239,28 @@ step "perf bridge registered with the kernel's perf" \
 	kvm_samples no_guest_samples samples_after
 }
 
+# make run's main job: kvm on guestgate runs a guest that perf samples.
+[ "$mode" != demo ] || {
+	phase demo-kvm 600
+	{
+		echo "== KVM on guestgate (kvm/patches/): a guest looping over 0x1000-0x1004"
+		echo "   on CPU 0 for 2 s, CPU 0 sampled by perf (cpu-clock, 1 kHz)"
+		insmod "$KDIR/virt/lib/irqbypass.ko" &&
+			insmod "$KVM_GG/kvm.ko" && insmod "$KVM_GG/kvm-amd.ko" &&
+			echo "kvm and kvm_amd on guestgate loaded; kvm's callbacks registered with guestgate:" \
+				"$(sed -n 's/^registered: //p' $DBG/guestgate/perf_callbacks)"
+		(cd "$SELFTESTS" && ./kvm_guest_samples -t guest_samples 2>&1) |
+			sed -n 's/^# [a-z_]*\.c:[0-9]*:guest_samples://p; s/^\(not \)\?ok .*/&/p'
+		echo "guestgate's counters:"
+		grep -E '^(timing|guest)_(enters|exits)|^misuse_.*: [1-9]' $DBG/guestgate/guest_entry |
+			sed 's/^/  /'
+		grep -E '^(guest_samples|registrations|unregistrations):' $DBG/guestgate/perf_callbacks |
+			sed 's/^/  /'
+		rmmod kvm_amd kvm irqbypass && echo "kvm unloaded; registered:" \
+			"$(sed -n 's/^registered: //p' $DBG/guestgate/perf_callbacks)"
+	} >"$R/demo-kvm.txt" 2>&1
+}
+
 phase load-sample 300
 step "insmod guestgate_sample.ko (toy vCPU, C API consumer)" \
 	insmod "$SAMPLE_KO"
@@ -319,6 +342,28 @@ step "/dev/guestgate removed" test ! -e /dev/guestgate
 step "debugfs guestgate/ removed" test ! -e $DBG/guestgate
 step "no guestgate code left in the kernel (kallsyms)" \
 	sh -c '! grep -q guestgate /proc/kallsyms'
+
+# Whole-system cost: a guest's exits on the stock kvm and on kvm on
+# guestgate, in turns (guestgate without its bridge, so that the stock kvm
+# may hold perf's slot). "round: N KVM" lines, then the bench's; round 0
+# warms up (the first run of each module pays for reading it in).
+if [ "$mode" = bench ]; then
+	phase bench-kvm 1800
+	insmod "$TOP/guestgate.ko" perf_bridge=0
+	insmod "$KDIR/virt/lib/irqbypass.ko"
+	for round in 0 1 2 3 4 5 6; do
+		for kvm in stock guestgate; do
+			d=$KVM_GG
+			[ $kvm = guestgate ] || d=$KDIR/arch/x86/kvm
+			insmod "$d/kvm.ko" && insmod "$d/kvm-amd.ko" ||
+				{ rmmod kvm 2>/dev/null; break 2; }
+			echo "round: $round $kvm"
+			"$SELFTESTS/kvm_exits_bench" 0 20000
+			rmmod kvm_amd kvm
+		done
+	done >"$R/bench_kvm.txt" 2>&1
+	rmmod irqbypass guestgate
+fi
 
 kmsg "end ($mode)"
 {
