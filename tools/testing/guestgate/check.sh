@@ -33,7 +33,7 @@ host_phase build ${GG_MAKE:-make --no-print-directory -s} -C "$GG_TOP" modules s
 	gg_die "the build failed"
 gg_log "lint"
 host_phase lint bash "$GG_TOOLS_DIR/lint.sh" >"$R/lint.tap"
-gg_log "booting the test kernel and running the tests (TCG, about 15 minutes)"
+gg_log "booting the test kernel and running the tests (TCG, about 18 minutes)"
 host_phase vm bash "$GG_TOOLS_DIR/vm.sh" check "$R"
 gg_log "results in $R"
 python3 "$GG_TOOLS_DIR/judge.py" --lint "$R/lint.tap" "$R"
