@@ -91,6 +91,9 @@ static REFRESH_ERRORS: AtomicU64 = AtomicU64::new(0);
 static INVALIDATIONS: AtomicU64 = AtomicU64::new(0);
 static RETRIES: AtomicU64 = AtomicU64::new(0);
 static MEMSLOT_CHANGES: AtomicU64 = AtomicU64::new(0);
+/// The checks of the caches destroyed so far (a live cache counts its own).
+static HITS: AtomicU64 = AtomicU64::new(0);
+static MISSES: AtomicU64 = AtomicU64::new(0);
 /// Fault injection for the tests, see [`guestgate_rs_gpc_break_refresh`].
 static BREAK_REFRESH: AtomicU32 = AtomicU32::new(bindings::GUESTGATE_GPC_REFRESH_NORMAL);
 
@@ -729,6 +732,15 @@ impl PfnCache {
         drop(unsafe { Self::take_slots(slots) });
     }
 
+    /// Makes the cache invalid until the next refresh or activation: see
+    /// `guestgate_gpc_invalidate()`.
+    pub(crate) fn invalidate(&self) {
+        // The refresh mutex first: a refresh under way publishes before
+        // this, not after.
+        let _r = self.lock_refresh();
+        self.lock_write().invalidate();
+    }
+
     /// The check of `guestgate_gpc_check()`, lock held: the kernel address
     /// of `uhva` and the pfn, or `EINVAL` (inactive, or the access crosses
     /// the page) or `EAGAIN` (invalid, or its memslot table changed).
@@ -865,6 +877,9 @@ impl PfnCache {
 impl Drop for PfnCache {
     fn drop(&mut self) {
         self.deactivate();
+        let stats = self.stats();
+        HITS.fetch_add(stats.hits, Relaxed);
+        MISSES.fetch_add(stats.misses, Relaxed);
         // SAFETY: Owned (type invariant); the notifier was removed by
         // `deactivate()`, and no other reference to the cache exists.
         unsafe { bindings::guestgate_gpc_free(self.pc.as_ptr()) };
@@ -1013,6 +1028,8 @@ unsafe extern "C" fn guestgate_rs_gpc_global_stats(
         invalidations: INVALIDATIONS.load(Relaxed),
         retries: RETRIES.load(Relaxed),
         memslot_changes: MEMSLOT_CHANGES.load(Relaxed),
+        hits: HITS.load(Relaxed),
+        misses: MISSES.load(Relaxed),
     };
     // SAFETY: By the safety requirements.
     unsafe { stats.write(snapshot) };
@@ -1173,6 +1190,15 @@ mod c_api {
 
     /// # Safety
     ///
+    /// `gpc` is a live handle.
+    #[no_mangle]
+    unsafe extern "C" fn guestgate_gpc_invalidate(gpc: *mut Gpc) {
+        // SAFETY: By the safety requirements.
+        unsafe { PfnCache::borrow_raw(gpc) }.invalidate();
+    }
+
+    /// # Safety
+    ///
     /// `gpc` is NULL or a live handle, which this call ends.
     #[no_mangle]
     unsafe extern "C" fn guestgate_gpc_destroy(gpc: *mut Gpc) {
@@ -1211,6 +1237,7 @@ mod c_api {
     );
     bindings::c_prototype!(guestgate_gpc_pfn: unsafe extern "C" fn(*mut Gpc) -> c_ulong);
     bindings::c_prototype!(guestgate_gpc_refresh: unsafe extern "C" fn(*mut Gpc, c_ulong) -> c_int);
+    bindings::c_prototype!(guestgate_gpc_invalidate: unsafe extern "C" fn(*mut Gpc));
     bindings::c_prototype!(guestgate_gpc_deactivate: unsafe extern "C" fn(*mut Gpc));
     bindings::c_prototype!(guestgate_gpc_destroy: unsafe extern "C" fn(*mut Gpc));
     bindings::c_prototype!(

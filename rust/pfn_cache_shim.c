@@ -41,7 +41,7 @@ static_assert(sizeof(struct guestgate_gpc_fields) == 64);
 static_assert(offsetof(struct guestgate_gpc_fields, counters) == 32);
 static_assert(offsetof(struct guestgate_gpc_fields, notified) == 58);
 static_assert(offsetof(struct guestgate_pfn_cache, gpc) == 0);
-static_assert(sizeof(struct guestgate_gpc_global_stats) == 56);
+static_assert(sizeof(struct guestgate_gpc_global_stats) == 72);
 
 /* The cached page is reached through the direct map (page_address()). */
 static_assert(!IS_ENABLED(CONFIG_HIGHMEM), "the pfn cache needs every page in the direct map");
@@ -156,9 +156,9 @@ void guestgate_gpc_write_unlock(struct guestgate_pfn_cache *pc, unsigned long fl
  * the cached page still mapped. Once it has returned, no reader sees the
  * cache valid until a refresh that started its lookup after it published.
  */
-static bool guestgate_gpc_invalidate(struct mmu_interval_notifier *mni,
-				     const struct mmu_notifier_range *range,
-				     unsigned long cur_seq)
+static bool guestgate_gpc_notifier_invalidate(struct mmu_interval_notifier *mni,
+					      const struct mmu_notifier_range *range,
+					      unsigned long cur_seq)
 {
 	struct guestgate_pfn_cache *pc = container_of(mni, struct guestgate_pfn_cache,
 						      notifier);
@@ -172,7 +172,7 @@ static bool guestgate_gpc_invalidate(struct mmu_interval_notifier *mni,
 }
 
 static const struct mmu_interval_notifier_ops guestgate_gpc_notifier_ops = {
-	.invalidate = guestgate_gpc_invalidate,
+	.invalidate = guestgate_gpc_notifier_invalidate,
 };
 
 int guestgate_gpc_notifier_insert(struct guestgate_pfn_cache *pc, unsigned long start)
@@ -249,6 +249,8 @@ EXPORT_SYMBOL_GPL(guestgate_gpc_activate_hva);
 EXPORT_SYMBOL_GPL(guestgate_gpc_pfn);
 /* guestgate_gpc_refresh() is defined in pfn_cache.rs. */
 EXPORT_SYMBOL_GPL(guestgate_gpc_refresh);
+/* guestgate_gpc_invalidate() is defined in pfn_cache.rs. */
+EXPORT_SYMBOL_GPL(guestgate_gpc_invalidate);
 /* guestgate_gpc_deactivate() is defined in pfn_cache.rs. */
 EXPORT_SYMBOL_GPL(guestgate_gpc_deactivate);
 /* guestgate_gpc_destroy() is defined in pfn_cache.rs. */
@@ -268,6 +270,8 @@ static int guestgate_pfn_cache_show(struct seq_file *m, void *unused)
 	seq_printf(m, "invalidations: %llu\n", st.invalidations);
 	seq_printf(m, "retries: %llu\n", st.retries);
 	seq_printf(m, "memslot_changes: %llu\n", st.memslot_changes);
+	seq_printf(m, "hits: %llu\n", st.hits);
+	seq_printf(m, "misses: %llu\n", st.misses);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(guestgate_pfn_cache);

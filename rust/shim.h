@@ -298,6 +298,8 @@ void guestgate_gpc_debugfs_unregister(void);
  * @invalidations: notifier calls
  * @retries: lookups thrown away because of a racing invalidation
  * @memslot_changes: changes of any memslot table
+ * @hits: successful checks of the caches destroyed so far
+ * @misses: failed checks of the caches destroyed so far
  */
 struct guestgate_gpc_global_stats {
 	u64 caches;
@@ -307,6 +309,8 @@ struct guestgate_gpc_global_stats {
 	u64 invalidations;
 	u64 retries;
 	u64 memslot_changes;
+	u64 hits;
+	u64 misses;
 };
 
 /*

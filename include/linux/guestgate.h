@@ -843,6 +843,22 @@ unsigned long guestgate_gpc_pfn(struct guestgate_gpc *gpc);
 int guestgate_gpc_refresh(struct guestgate_gpc *gpc, unsigned long len);
 
 /**
+ * guestgate_gpc_invalidate() - Make the cache invalid until its next refresh.
+ * @gpc: The cache.
+ *
+ * For a user that keeps state of its own beside the cache and checks it
+ * with guestgate_gpc_check() under the same read lock (KVM's memslot, gpa
+ * and generation): once this returned, no reader finds the cache valid
+ * until a refresh or an activation publishes it again, so that state may
+ * be changed meanwhile (by a task that serializes it with those refreshes)
+ * without a reader seeing it half changed beside a valid mapping. The
+ * request, the notifier and the memslot table stay as they are.
+ *
+ * Context: Process context, any task; sleeps (waits for a refresh under way).
+ */
+void guestgate_gpc_invalidate(struct guestgate_gpc *gpc);
+
+/**
  * guestgate_gpc_deactivate() - Stop caching.
  * @gpc: The cache.
  *
@@ -894,6 +910,29 @@ static inline void guestgate_gpc_read_unlock(struct guestgate_gpc *gpc)
 }
 
 /**
+ * guestgate_gpc_read_lock_irq() - Take the read lock, interrupts off.
+ * @gpc: The cache.
+ *
+ * For a caller whose interrupts are on; guestgate_gpc_read_unlock_irq()
+ * turns them on again.
+ *
+ * Context: Any context with interrupts on.
+ */
+static inline void guestgate_gpc_read_lock_irq(struct guestgate_gpc *gpc)
+{
+	read_lock_irq(&gpc->lock);
+}
+
+/**
+ * guestgate_gpc_read_unlock_irq() - Drop the read lock of guestgate_gpc_read_lock_irq().
+ * @gpc: The cache.
+ */
+static inline void guestgate_gpc_read_unlock_irq(struct guestgate_gpc *gpc)
+{
+	read_unlock_irq(&gpc->lock);
+}
+
+/**
  * guestgate_gpc_read_trylock() - Take the read lock if it is free.
  * @gpc: The cache.
  *
@@ -932,6 +971,36 @@ static inline void guestgate_gpc_read_unlock_irqrestore(struct guestgate_gpc *gp
 							unsigned long flags)
 {
 	read_unlock_irqrestore(&gpc->lock, flags);
+}
+
+/**
+ * guestgate_gpc_read_lock_set_subclass() - Renumber a held read lock for lockdep.
+ * @gpc: The cache, read-locked by the caller.
+ * @subclass: Its lockdep subclass from now on.
+ *
+ * The read locks of all caches are one lockdep class, and a read lock of an
+ * rwlock_t taken in process context is not recursive for lockdep: a caller
+ * that holds two caches' read locks at once (Xen's runstate area across a
+ * page boundary) gives the first one subclass 1 before it takes the second.
+ * Nothing without lockdep.
+ */
+static inline void guestgate_gpc_read_lock_set_subclass(struct guestgate_gpc *gpc,
+							unsigned int subclass)
+{
+	lock_set_subclass(&gpc->lock.dep_map, subclass, _THIS_IP_);
+}
+
+/**
+ * guestgate_gpc_lockdep_assert_held() - Assert that the cache is locked.
+ * @gpc: The cache.
+ *
+ * For a caller's own helpers that need the read lock (for example to use
+ * state of the caller's that it checks with the cache). Nothing without
+ * lockdep.
+ */
+static inline void guestgate_gpc_lockdep_assert_held(struct guestgate_gpc *gpc)
+{
+	lockdep_assert_held(&gpc->lock);
 }
 
 /**

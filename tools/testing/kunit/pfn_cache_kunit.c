@@ -266,6 +266,58 @@ static void guestgate_gpc_state_machine(struct kunit *test)
 	guestgate_gpc_destroy(gpc);
 }
 
+/*
+ * guestgate_gpc_invalidate(): invalid until the next refresh, with the
+ * request, the notifier and the page left as they were; as KVM uses it
+ * around changes of its own fields. Also the read side's irq variant and
+ * two caches read-locked at once (the second after a subclass change, as
+ * Xen's split runstate area does): lockdep would report the nesting
+ * otherwise.
+ */
+static void guestgate_gpc_invalidate_rules(struct kunit *test)
+{
+	unsigned long uhva = gg_map(test, 2, PROT_READ | PROT_WRITE);
+	struct guestgate_gpc *gpc = gg_init(test, GUESTGATE_GPC_WRITABLE);
+	struct guestgate_gpc *gpc2 = gg_init(test, GUESTGATE_GPC_WRITABLE);
+	struct guestgate_gpc_stats st;
+	unsigned long pfn, flags;
+	bool both;
+
+	/* Inactive: nothing to do. */
+	guestgate_gpc_invalidate(gpc);
+	KUNIT_EXPECT_FALSE(test, gg_check(gpc, 8));
+
+	KUNIT_ASSERT_EQ(test, guestgate_gpc_activate_hva(gpc, uhva, 8), 0);
+	pfn = gg_pfn(gpc);
+	KUNIT_EXPECT_NE(test, pfn, 0);
+	guestgate_gpc_invalidate(gpc);
+	guestgate_gpc_read_lock_irq(gpc);
+	KUNIT_EXPECT_FALSE(test, guestgate_gpc_check(gpc, 8));
+	KUNIT_EXPECT_NULL(test, guestgate_gpc_khva(gpc));
+	guestgate_gpc_read_unlock_irq(gpc);
+	/* Not a notifier call. */
+	guestgate_gpc_stats(gpc, &st);
+	KUNIT_EXPECT_EQ(test, st.invalidations, 0);
+	/* Still active, on the same page. */
+	KUNIT_ASSERT_EQ(test, guestgate_gpc_refresh(gpc, 8), 0);
+	KUNIT_EXPECT_EQ(test, gg_pfn(gpc), pfn);
+	/* The notifier still watches it. */
+	gg_zap(test, uhva, PAGE_SIZE);
+	KUNIT_EXPECT_FALSE(test, gg_check(gpc, 8));
+
+	KUNIT_ASSERT_EQ(test, guestgate_gpc_refresh(gpc, 8), 0);
+	KUNIT_ASSERT_EQ(test, guestgate_gpc_activate_hva(gpc2, uhva + PAGE_SIZE, 8), 0);
+	flags = guestgate_gpc_read_lock_irqsave(gpc);
+	guestgate_gpc_read_lock_set_subclass(gpc, 1);
+	guestgate_gpc_read_lock(gpc2);
+	both = guestgate_gpc_check(gpc, 8) && guestgate_gpc_check(gpc2, 8);
+	guestgate_gpc_read_unlock(gpc2);
+	guestgate_gpc_read_unlock_irqrestore(gpc, flags);
+	KUNIT_EXPECT_TRUE(test, both);
+	guestgate_gpc_destroy(gpc2);
+	guestgate_gpc_destroy(gpc);
+}
+
 /* munmap: the check fails, the refresh says -EFAULT; so does a hole. */
 static void guestgate_gpc_unmapped(struct kunit *test)
 {
@@ -491,6 +543,7 @@ static struct kunit_case guestgate_pfn_cache_cases[] = {
 	KUNIT_CASE(guestgate_gpc_hva_write),
 	KUNIT_CASE(guestgate_gpc_length_rules),
 	KUNIT_CASE(guestgate_gpc_state_machine),
+	KUNIT_CASE(guestgate_gpc_invalidate_rules),
 	KUNIT_CASE(guestgate_gpc_unmapped),
 	KUNIT_CASE(guestgate_gpc_read_only),
 	KUNIT_CASE(guestgate_gpc_gpa_generation),
