@@ -36,11 +36,13 @@ SELFTESTS=$TOP/tools/testing/selftests/guestgate
 DBG=/sys/kernel/debug
 KMEMLEAK=$DBG/kmemleak
 SAMPLE_KO=$TOP/samples/guestgate/guestgate_sample.ko
-# The test kernel's build tree (vm.sh passes it), for its kvm modules.
+# The test kernel's build tree (vm.sh passes it), for irqbypass.ko.
 KDIR=${GUESTGATE_KDIR:-}
-# kvm on guestgate and the kernel's KVM selftests (kvm/build.sh), and the
-# list of those that run against both kvms.
+# kvm on guestgate, the stock kvm it is compared with (the same sources
+# without the series, built the same way, with Xen), the kernel's KVM
+# selftests (kvm/build.sh), and the list of those that run against both.
 KVM_GG=$TOP/build/kvm
+KVM_STOCK=$TOP/build/kvm-stock
 KVM_SELFTESTS=$TOP/build/kvm-selftests
 KVM_LIST=$TOP/tools/testing/guestgate/kvm-selftests.list
 # One KVM selftest's limit (the longest of the list takes 30 to 50 s).
@@ -150,10 +152,14 @@ kvm_selftests_limit()
 	echo $(($(grep -cv '^\(#.*\)\?$' "$KVM_LIST") * 60 + 300))
 }
 
-# kvm_counters FILE: guestgate's counters, for the judge to compare.
+# kvm_counters FILE: guestgate's counters, for the judge to compare (the pfn
+# cache's with a gpc_ prefix).
 kvm_counters()
 {
-	cat $DBG/guestgate/guest_entry $DBG/guestgate/perf_callbacks >"$1" 2>&1
+	{
+		cat $DBG/guestgate/guest_entry $DBG/guestgate/perf_callbacks
+		sed 's/^/gpc_/' $DBG/guestgate/pfn_cache
+	} >"$1" 2>&1
 }
 
 # The boot: from power on to here (the kernel and the init).
@@ -177,13 +183,13 @@ done </proc/mounts
 
 step "kvm is not loaded (perf's guest-callback slot is free)" \
 	sh -c '! grep -qE "^kvm(_amd|_intel)? " /proc/modules'
-# The test kernel's own kvm, which takes perf's slot: guestgate must refuse
-# to load beside it, with no door opened meanwhile and nothing left.
+# The stock kvm, which takes perf's slot: guestgate must refuse to load
+# beside it, with no door opened meanwhile and nothing left.
 if [ "$mode" = check ]; then
-	step "insmod kvm and kvm_amd (the test kernel's)" sh -c "
+	step "insmod kvm and kvm_amd (stock)" sh -c "
 		insmod $KDIR/virt/lib/irqbypass.ko &&
-		insmod $KDIR/arch/x86/kvm/kvm.ko &&
-		insmod $KDIR/arch/x86/kvm/kvm-amd.ko"
+		insmod $KVM_STOCK/kvm.ko &&
+		insmod $KVM_STOCK/kvm-amd.ko"
 	step "guestgate refuses to load beside kvm, no door opened meanwhile" \
 		"$SELFTESTS/load_refused" "$TOP/guestgate.ko"
 	# The kernel's KVM selftests on the stock kvm, which holds perf's
@@ -214,8 +220,8 @@ step "perf bridge registered with the kernel's perf" \
 	# with guestgate, and its guest entry and exit are guestgate's. A
 	# stock kvm is still refused while the bridge holds perf's slot.
 	phase kvm:guestgate "$(kvm_selftests_limit)"
-	step "the bridge refuses the test kernel's stock kvm" sh -c "
-		! insmod $KDIR/arch/x86/kvm/kvm.ko &&
+	step "the bridge refuses the stock kvm" sh -c "
+		! insmod $KVM_STOCK/kvm.ko &&
 		dmesg | grep -q 'guestgate: refusing kvm:'"
 	mkdir -p "$R/kvm/guestgate"
 	# perf's samples of a real KVM guest, and none without kvm.
@@ -354,7 +360,7 @@ if [ "$mode" = bench ]; then
 	for round in 0 1 2 3 4 5 6; do
 		for kvm in stock guestgate; do
 			d=$KVM_GG
-			[ $kvm = guestgate ] || d=$KDIR/arch/x86/kvm
+			[ $kvm = guestgate ] || d=$KVM_STOCK
 			insmod "$d/kvm.ko" && insmod "$d/kvm-amd.ko" ||
 				{ rmmod kvm 2>/dev/null; break 2; }
 			echo "round: $round $kvm"

@@ -384,6 +384,19 @@ def judge_kvm(results, tests=None):
     n = delta(run, after, "unregistrations")
     suite.add("PASS" if n == 1 else "FAIL",
               "kvm unregistered them when it unloaded", "unregistrations +%d" % n)
+    # The pfn caches: kvm's gfn_to_pfn_caches are guestgate's. Hits are
+    # counted as the caches are destroyed, so over the whole run.
+    moved = dict((k, delta(before, after, "gpc_" + k))
+                 for k in ("activations", "refreshes", "hits", "misses",
+                           "invalidations", "retries", "refresh_errors"))
+    figures = ", ".join("%s +%d" % kv for kv in moved.items())
+    for k in ("activations", "refreshes", "hits"):
+        suite.add("PASS" if moved[k] > 0 else "FAIL",
+                  "kvm's pfn caches went through guestgate (%s)" % k, figures)
+    n = delta(before, after, "gpc_caches")
+    suite.add("PASS" if "gpc_caches" in after and n == 0 else "FAIL",
+              "kvm destroyed every pfn cache it made",
+              "caches %+d after kvm unloaded" % n)
     return suite
 
 
@@ -781,15 +794,17 @@ def self_test(kdir):
                     write("%s/kvm/%s/x86_64_%s.rc" % (d, kvm, test), rc + "\n")
                     write("%s/kvm/%s/x86_64_%s.out" % (d, kvm, test),
                           "1..0 # SKIP - Requirement not met: vmx\n" if rc[0] == "4" else "ok\n")
+            gpc0 = "gpc_caches: 1\ngpc_activations: 4\ngpc_refreshes: 4\ngpc_hits: 10\n"
+            gpc1 = "gpc_caches: 1\ngpc_activations: 9\ngpc_refreshes: 9\ngpc_hits: 30\n"
             c = {"before": "timing_enters: 5\ntiming_exits: 5\nguest_enters: 9\n"
                            "guest_exits: 9\nmisuse_irqs_on: 0\nregistrations: 2\n"
-                           "unregistrations: 2\n",
+                           "unregistrations: 2\n" + gpc0,
                  "run": "timing_enters: 50\ntiming_exits: 50\nguest_enters: 90\n"
                         "guest_exits: 90\nmisuse_irqs_on: 0\nregistrations: 3\n"
-                        "unregistrations: 2\n",
+                        "unregistrations: 2\n" + gpc0,
                  "after": "timing_enters: 50\ntiming_exits: 50\nguest_enters: 90\n"
                           "guest_exits: 90\nmisuse_irqs_on: 0\nregistrations: 3\n"
-                          "unregistrations: 3\n"}
+                          "unregistrations: 3\n" + gpc1}
             c.update(counters or {})
             for n, text in c.items():
                 write("%s/kvm/guestgate/counters.%s" % (d, n), text)
@@ -825,6 +840,17 @@ def self_test(kdir):
                True, "registered its perf callbacks")
         expect("kvm_guest_samples that never ran fails",
                kvm_run("sa", samples=False), True, "kvm_guest_samples")
+        after = ("timing_enters: 50\ntiming_exits: 50\nguest_enters: 90\n"
+                 "guest_exits: 90\nmisuse_irqs_on: 0\nregistrations: 3\n"
+                 "unregistrations: 3\n")
+        expect("kvm whose pfn caches are not guestgate's fails",
+               kvm_run("pc", counters={"after": after + "gpc_caches: 1\ngpc_activations: 4\n"
+                                       "gpc_refreshes: 4\ngpc_hits: 10\n"}),
+               True, "pfn caches went through guestgate (activations)")
+        expect("a pfn cache left behind by kvm fails",
+               kvm_run("pl", counters={"after": after + "gpc_caches: 2\ngpc_activations: 9\n"
+                                       "gpc_refreshes: 9\ngpc_hits: 30\n"}),
+               True, "caches +1 after kvm unloaded")
     return suite
 
 
