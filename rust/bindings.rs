@@ -62,7 +62,7 @@ const _: () = {
     assert!(offset_of!(guestgate_gpc_fields, notified) == 58);
     // A C handle (`struct guestgate_gpc *`) is the address of its cache.
     assert!(offset_of!(guestgate_pfn_cache, gpc) == 0);
-    assert!(size_of::<guestgate_gpc_global_stats>() == 72);
+    assert!(size_of::<guestgate_gpc_global_stats>() == 80);
 };
 
 // SAFETY: `guestgate_version` is four `u32` and a `u64` at offset 16 with no

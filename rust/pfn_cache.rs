@@ -90,6 +90,8 @@ static REFRESHES: AtomicU64 = AtomicU64::new(0);
 static REFRESH_ERRORS: AtomicU64 = AtomicU64::new(0);
 static INVALIDATIONS: AtomicU64 = AtomicU64::new(0);
 static RETRIES: AtomicU64 = AtomicU64::new(0);
+/// The most retries one refresh took.
+static RETRIES_MAX: AtomicU64 = AtomicU64::new(0);
 static MEMSLOT_CHANGES: AtomicU64 = AtomicU64::new(0);
 /// The checks of the caches destroyed so far (a live cache counts its own).
 static HITS: AtomicU64 = AtomicU64::new(0);
@@ -613,10 +615,21 @@ impl PfnCache {
             // anyway).
             return Err(EINVAL);
         }
+        {
+            let w = self.lock_write();
+            // SAFETY: The write lock is held. Valid for this address and
+            // generation: the notifier keeps it current, nothing to look up.
+            if unsafe { (*g).valid && (*g).uhva == uhva && (*g).generation == generation } {
+                drop(w);
+                self.count(Stat::Refreshes);
+                return Ok(());
+            }
+        }
         let page_start = uhva & PAGE_MASK as u64;
         if !notified || start != page_start {
             self.move_notifier(notified, page_start).or_else(fail)?;
         }
+        let mut retries = 0;
         loop {
             // SAFETY: The notifier is inserted (above, or before, under
             // this refresh mutex); this may sleep, which process context
@@ -659,6 +672,8 @@ impl PfnCache {
                 // looked up may be gone. Nothing of it is kept.
                 self.count(Stat::Retries);
                 RETRIES.fetch_add(1, Relaxed);
+                retries += 1;
+                RETRIES_MAX.fetch_max(retries, Relaxed);
                 continue;
             }
             let off = (uhva & !(PAGE_MASK as u64)) as usize;
@@ -707,9 +722,15 @@ impl PfnCache {
     }
 
     /// Stops caching: see `guestgate_gpc_deactivate()`.
+    ///
+    /// The notifier stays on its page: an activation on that page again
+    /// inserts none. (Inserting one while any invalidation is in flight in
+    /// the mm makes its first sequence read wait until none is, which an
+    /// unrelated storm of invalidations can make long.) The drop removes
+    /// it.
     pub(crate) fn deactivate(&self) {
         let _r = self.lock_refresh();
-        let (slots, notified);
+        let slots;
         {
             let w = self.lock_write();
             let (g, f) = (w.g(), w.f());
@@ -717,19 +738,33 @@ impl PfnCache {
             // SAFETY: Both locks are held.
             unsafe {
                 (*f).active = 0;
-                notified = (*f).notified != 0;
-                (*f).notified = 0;
                 slots = (*f).slots;
                 (*f).slots = ptr::null();
                 (*g).slots_generation = self.own_generation();
+            }
+        }
+        // SAFETY: The cache owned this reference and no longer holds it.
+        drop(unsafe { Self::take_slots(slots) });
+    }
+
+    /// Removes the notifier, if inserted. The cache is inactive (callers:
+    /// the drop, after `deactivate()`).
+    fn remove_notifier(&self) {
+        let _r = self.lock_refresh();
+        let notified;
+        {
+            let w = self.lock_write();
+            // SAFETY: Both locks are held. INVARIANT: the cache is inactive,
+            // hence invalid: nothing depends on the notifier.
+            unsafe {
+                notified = (*w.f()).notified != 0;
+                (*w.f()).notified = 0;
             }
         }
         if notified {
             // SAFETY: Inserted, refresh mutex held, write lock not held.
             unsafe { bindings::guestgate_gpc_notifier_remove(self.pc.as_ptr()) };
         }
-        // SAFETY: The cache owned this reference and no longer holds it.
-        drop(unsafe { Self::take_slots(slots) });
     }
 
     /// Makes the cache invalid until the next refresh or activation: see
@@ -877,11 +912,12 @@ impl PfnCache {
 impl Drop for PfnCache {
     fn drop(&mut self) {
         self.deactivate();
+        self.remove_notifier();
         let stats = self.stats();
         HITS.fetch_add(stats.hits, Relaxed);
         MISSES.fetch_add(stats.misses, Relaxed);
         // SAFETY: Owned (type invariant); the notifier was removed by
-        // `deactivate()`, and no other reference to the cache exists.
+        // `remove_notifier()`, and no other reference to the cache exists.
         unsafe { bindings::guestgate_gpc_free(self.pc.as_ptr()) };
         CACHES.fetch_sub(1, Relaxed);
     }
@@ -1027,6 +1063,7 @@ unsafe extern "C" fn guestgate_rs_gpc_global_stats(
         refresh_errors: REFRESH_ERRORS.load(Relaxed),
         invalidations: INVALIDATIONS.load(Relaxed),
         retries: RETRIES.load(Relaxed),
+        retries_max: RETRIES_MAX.load(Relaxed),
         memslot_changes: MEMSLOT_CHANGES.load(Relaxed),
         hits: HITS.load(Relaxed),
         misses: MISSES.load(Relaxed),

@@ -41,7 +41,7 @@ static_assert(sizeof(struct guestgate_gpc_fields) == 64);
 static_assert(offsetof(struct guestgate_gpc_fields, counters) == 32);
 static_assert(offsetof(struct guestgate_gpc_fields, notified) == 58);
 static_assert(offsetof(struct guestgate_pfn_cache, gpc) == 0);
-static_assert(sizeof(struct guestgate_gpc_global_stats) == 72);
+static_assert(sizeof(struct guestgate_gpc_global_stats) == 80);
 
 /* The cached page is reached through the direct map (page_address()). */
 static_assert(!IS_ENABLED(CONFIG_HIGHMEM), "the pfn cache needs every page in the direct map");
@@ -54,10 +54,11 @@ int guestgate_gpc_alloc(struct guestgate_pfn_cache **pcp)
 
 	if (!current->mm)
 		return -EINVAL;
-	pc = kzalloc(sizeof(*pc), GFP_KERNEL);
+	/* Charged to the caller's memcg, as KVM charges its vCPUs' memory. */
+	pc = kzalloc(sizeof(*pc), GFP_KERNEL_ACCOUNT);
 	if (!pc)
 		return -ENOMEM;
-	pc->gpc.checks = alloc_percpu(struct guestgate_gpc_checks);
+	pc->gpc.checks = alloc_percpu_gfp(struct guestgate_gpc_checks, GFP_KERNEL_ACCOUNT);
 	if (!pc->gpc.checks) {
 		kfree(pc);
 		return -ENOMEM;
@@ -177,11 +178,22 @@ static const struct mmu_interval_notifier_ops guestgate_gpc_notifier_ops = {
 
 int guestgate_gpc_notifier_insert(struct guestgate_pfn_cache *pc, unsigned long start)
 {
+	int ret;
+
 	lockdep_assert_held(&pc->refresh_lock);
 	if (WARN_ON_ONCE(current->mm != pc->mm))
 		return -EFAULT;
-	return mmu_interval_notifier_insert(&pc->notifier, pc->mm, start,
-					    PAGE_SIZE, &guestgate_gpc_notifier_ops);
+	/*
+	 * A kthread may run in an mm whose users are gone
+	 * (kthread_use_mm() of a grabbed mm): the first interval notifier
+	 * of an mm registers its subscriptions, which needs a live mm.
+	 */
+	if (!mmget_not_zero(pc->mm))
+		return -EFAULT;
+	ret = mmu_interval_notifier_insert(&pc->notifier, pc->mm, start,
+					   PAGE_SIZE, &guestgate_gpc_notifier_ops);
+	mmput(pc->mm);
+	return ret;
 }
 
 void guestgate_gpc_notifier_remove(struct guestgate_pfn_cache *pc)
@@ -269,6 +281,7 @@ static int guestgate_pfn_cache_show(struct seq_file *m, void *unused)
 	seq_printf(m, "refresh_errors: %llu\n", st.refresh_errors);
 	seq_printf(m, "invalidations: %llu\n", st.invalidations);
 	seq_printf(m, "retries: %llu\n", st.retries);
+	seq_printf(m, "retries_max: %llu\n", st.retries_max);
 	seq_printf(m, "memslot_changes: %llu\n", st.memslot_changes);
 	seq_printf(m, "hits: %llu\n", st.hits);
 	seq_printf(m, "misses: %llu\n", st.misses);

@@ -297,6 +297,7 @@ void guestgate_gpc_debugfs_unregister(void);
  * @refresh_errors: refreshes that failed
  * @invalidations: notifier calls
  * @retries: lookups thrown away because of a racing invalidation
+ * @retries_max: the most retries one refresh took
  * @memslot_changes: changes of any memslot table
  * @hits: successful checks of the caches destroyed so far
  * @misses: failed checks of the caches destroyed so far
@@ -308,6 +309,7 @@ struct guestgate_gpc_global_stats {
 	u64 refresh_errors;
 	u64 invalidations;
 	u64 retries;
+	u64 retries_max;
 	u64 memslot_changes;
 	u64 hits;
 	u64 misses;

@@ -830,7 +830,9 @@ unsigned long guestgate_gpc_pfn(struct guestgate_gpc *gpc);
  * Re-resolves a guest physical address through its memslot table, faults
  * the page in, and publishes it unless an invalidation of that page raced
  * with the lookup (then it looks again). Invalidations of other ranges of
- * the mm never make it look again. Refreshes of one cache are serialized.
+ * the mm never make it look again. A cache still valid for the address
+ * (and memslot generation) it resolves to is left as it is: its notifier
+ * keeps it current. Refreshes of one cache are serialized.
  *
  * Context: Process context in the cache's mm, mmap_lock not held (the order
  * is the refresh mutex, then mmap_lock); sleeps.
@@ -862,8 +864,12 @@ void guestgate_gpc_invalidate(struct guestgate_gpc *gpc);
  * guestgate_gpc_deactivate() - Stop caching.
  * @gpc: The cache.
  *
- * Invalidates the cache, removes its notifier and drops its memslot table.
- * The cache may be activated again.
+ * Invalidates the cache and drops its memslot table. The cache may be
+ * activated again. Its notifier stays on the page it watched until the
+ * cache is destroyed or activated on another page: activating it on the
+ * same page again inserts none. (Inserting an interval notifier while any
+ * invalidation is in flight in the mm makes the refresh's first sequence
+ * read wait, uninterruptibly, until none is.)
  *
  * Context: Process context, any task; sleeps.
  */

@@ -246,6 +246,21 @@ static void guestgate_gpc_state_machine(struct kunit *test)
 					     sizeof(user)), 0);
 	KUNIT_EXPECT_EQ(test, user, 44);
 
+	/*
+	 * Deactivated: its notifier stays on its page (a zap of the page
+	 * still calls it), so that activating it there again inserts none.
+	 */
+	guestgate_gpc_deactivate(gpc);
+	guestgate_gpc_stats(gpc, &st);
+	invalidations = st.invalidations;
+	gg_zap(test, uhva, PAGE_SIZE);
+	guestgate_gpc_stats(gpc, &st);
+	KUNIT_EXPECT_GT(test, st.invalidations, invalidations);
+	KUNIT_ASSERT_EQ(test, guestgate_gpc_activate_hva(gpc, uhva, 8), 0);
+	KUNIT_EXPECT_TRUE(test, gg_write_u64(gpc, 44));
+	gg_zap(test, uhva, PAGE_SIZE);
+	KUNIT_EXPECT_FALSE(test, gg_check(gpc, 8));
+
 	/* Deactivated, then active on another page. */
 	guestgate_gpc_deactivate(gpc);
 	KUNIT_EXPECT_FALSE(test, gg_check(gpc, 8));

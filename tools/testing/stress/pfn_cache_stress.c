@@ -556,6 +556,8 @@ static const struct file_operations gg_pfn_fops = {
  * but call kvm_gpc_check()).
  * GG_PB_RUST: the cache's fast path from a Rust caller (read(), the
  * guard's write_u32(), drop), guestgate_rs_gpc_bench(); CONFIG_KUNIT only.
+ * GG_PB_REFRESH: guestgate_gpc_invalidate(), then the refresh, which looks
+ * the page up again (a valid cache's returns at once).
  */
 enum gg_pfn_bench_kind {
 	GG_PB_CACHE, GG_PB_CHECK, GG_PB_GUP, GG_PB_COPY_TO_USER, GG_PB_REFRESH,
@@ -647,6 +649,11 @@ static s64 gg_pfn_bench_batch(struct guestgate_gpc *gpc, unsigned long uhva,
 				ret = -EFAULT;
 			break;
 		case GG_PB_REFRESH:
+			/*
+			 * Invalid first: the refresh of a valid cache looks
+			 * nothing up.
+			 */
+			guestgate_gpc_invalidate(gpc);
 			ret = guestgate_gpc_refresh(gpc, sizeof(u32));
 			break;
 		case GG_PB_RWLOCK_INLINE:

@@ -12,6 +12,14 @@
  * thread storms MADV_DONTNEED on an unrelated range: it must stay flat,
  * with no retry. Prints "name: value" lines.
  *
+ * Then activation through /dev/guestgate (GUESTGATE_IOCTL_PFN_ACTIVATE):
+ * to the other of two pages in turn (the notifier moves: removed, inserted
+ * on the new page) and deactivate + activate on the same page, quiet and
+ * while one or two threads storm MADV_DONTNEED on unrelated memory of the
+ * same mm (median and largest TSC cycles of ACTIVATE_SAMPLES). An interval
+ * notifier inserted while any invalidation of the mm is in flight waits, in
+ * its first mmu_interval_read_begin(), until none is.
+ *
  * The benchmark runs on CPU 0 and the storm on CPU 1: the storm never
  * shares the benchmark's CPU, and every run measures on the same CPU.
  * Under TCG a read's figures can all be slower by up to half than the
@@ -29,7 +37,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <x86intrin.h>
+
+#include <linux/guestgate.h>
 
 #include "pin_cpu.h"
 
@@ -37,6 +48,8 @@
 #define PAGE		4096
 #define STORM_PAGES	64
 #define ZAPS		301
+#define ACTIVATE_SAMPLES	201
+#define STORMS		2
 
 static int storm_stop;
 static unsigned long storm_zaps;
@@ -134,6 +147,83 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * ACTIVATE_SAMPLES activations of cache @handle of @dev: to @a and @b in
+ * turn (@b NULL: deactivate, then activate on @a again). Prints the median
+ * and the largest, in TSC cycles, as NAME_median and NAME_max. Returns the
+ * median, or 0 on an error.
+ */
+static uint64_t activations(int dev, unsigned int handle, char *a, char *b,
+			    const char *name)
+{
+	struct guestgate_pfn_create c = { .len = 8, .flags = GUESTGATE_PFN_WRITABLE,
+					  .handle = handle };
+	struct guestgate_pfn_handle h = { .handle = handle };
+	uint64_t t[ACTIVATE_SAMPLES], t0;
+	int i;
+
+	for (i = 0; i < ACTIVATE_SAMPLES; i++) {
+		c.addr = (unsigned long)(b && i % 2 ? b : a);
+		if (!b && ioctl(dev, GUESTGATE_IOCTL_PFN_DEACTIVATE, &h)) {
+			perror("GUESTGATE_IOCTL_PFN_DEACTIVATE");
+			return 0;
+		}
+		t0 = __rdtsc();
+		if (ioctl(dev, GUESTGATE_IOCTL_PFN_ACTIVATE, &c)) {
+			perror("GUESTGATE_IOCTL_PFN_ACTIVATE");
+			return 0;
+		}
+		t[i] = __rdtsc() - t0;
+	}
+	qsort(t, ACTIVATE_SAMPLES, sizeof(t[0]), cmp_u64);
+	printf("%s_median: %llu\n%s_max: %llu\n", name,
+	       (unsigned long long)t[ACTIVATE_SAMPLES / 2], name,
+	       (unsigned long long)t[ACTIVATE_SAMPLES - 1]);
+	return t[ACTIVATE_SAMPLES / 2];
+}
+
+/*
+ * Activation quiet and beside 1 and STORMS storm threads on @c (each its
+ * own STORM_PAGES pages). Returns 0, or 1 on an error.
+ */
+static int activation_bench(char *a, char *b, char *c)
+{
+	struct guestgate_pfn_create create = { .addr = (unsigned long)a, .len = 8,
+					       .flags = GUESTGATE_PFN_WRITABLE };
+	pthread_t storm[STORMS];
+	char name[64];
+	int dev, n, i;
+
+	dev = open("/dev/guestgate", O_RDWR);
+	if (dev < 0 || ioctl(dev, GUESTGATE_IOCTL_PFN_CREATE, &create)) {
+		perror("/dev/guestgate");
+		return 1;
+	}
+	for (n = 0; n <= STORMS; n++) {
+		storm_stop = 0;
+		storm_zaps = 0;
+		for (i = 0; i < n; i++)
+			if (pthread_create(&storm[i], NULL, storm_fn,
+					   c + i * STORM_PAGES * PAGE))
+				return 1;
+		while (n && __atomic_load_n(&storm_zaps, __ATOMIC_RELAXED) < 10)
+			usleep(1000);
+		snprintf(name, sizeof(name), "activate_move_storm%d", n);
+		if (!activations(dev, create.handle, a, b, name))
+			return 1;
+		snprintf(name, sizeof(name), "activate_same_storm%d", n);
+		if (!activations(dev, create.handle, a, NULL, name))
+			return 1;
+		__atomic_store_n(&storm_stop, 1, __ATOMIC_RELAXED);
+		for (i = 0; i < n; i++)
+			pthread_join(storm[i], NULL);
+		printf("activate_storm%d_zaps: %lu\n", n,
+		       __atomic_load_n(&storm_zaps, __ATOMIC_RELAXED));
+	}
+	close(dev);
+	return 0;
+}
+
 /* Median TSC cycles of MADV_DONTNEED on the page @p, faulted in before. */
 static uint64_t zap_cycles(char *p)
 {
@@ -162,7 +252,7 @@ int main(void)
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	b = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	c = mmap(NULL, STORM_PAGES * PAGE, PROT_READ | PROT_WRITE,
+	c = mmap(NULL, STORMS * STORM_PAGES * PAGE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (a == MAP_FAILED || b == MAP_FAILED || c == MAP_FAILED) {
 		perror("mmap");
@@ -195,6 +285,8 @@ int main(void)
 	pthread_join(storm, NULL);
 	printf("storm_zaps: %lu\n", __atomic_load_n(&storm_zaps, __ATOMIC_RELAXED));
 	close(fd);
+	if (activation_bench(a, b, c))
+		return 1;
 	/* Both counters read, and the storm added no retry. */
 	return retries >= 0 && retries_storm == retries ? 0 : 2;
 }
