@@ -69,18 +69,15 @@ hot_insns()
 		awk '{ n++ } /\tret|__x86_return_thunk/ { exit } END { print n }'
 }
 
-# Whole system: a KVM guest's exits, stock kvm against kvm on guestgate.
-kvm_exits()
+# kvm_ratio COUNT NS: per round, NS / COUNT of stock kvm and of kvm on
+# guestgate (lines "COUNT: n" and "NS: ns" of bench_kvm.txt after each
+# "round: N KVM"), their ratio, and its median over the rounds.
+kvm_ratio()
 {
-	local kdir=${KDIR:-$(gg_kdir)} f
-
-	echo "KVM: a guest's 20000 CPUID exits (each handled in the kernel and re-entered:"
-	echo "vcpu_enter_guest(), svm_vcpu_enter_exit()), stock kvm and kvm on guestgate"
-	echo "loaded in turns, one run each per round after a warm-up; ns per exit, same run:"
-	awk -F': ' '
+	awk -F': ' -v cnt="$1" -v nsk="$2" '
 		$1 == "round" { split($2, w, " "); k = w[1] > 0 ? w[2] : "" }
-		$1 == "exits" { ex[k] = $2 }
-		$1 == "ns" && k != "" {
+		$1 == cnt { ex[k] = $2 }
+		$1 == nsk && k != "" {
 			v[k] = $2 / ex[k]
 			if (k == "guestgate" && v["stock"] > 0) {
 				n++
@@ -98,17 +95,39 @@ kvm_exits()
 			printf "  guestgate / stock: median %.3f, spread %.3f..%.3f over %d rounds (<= 1.05 %s)\n",
 				m, r[1], r[n], n, m <= 1.05 ? "ok" : "MISSED"
 		}' "$R/bench_kvm.txt"
+}
+
+# Whole system: a KVM guest's exits, and two users of KVM's pfn caches,
+# stock kvm against kvm on guestgate.
+kvm_exits()
+{
+	local stock=$GG_TOP/build/kvm-stock gg=$GG_TOP/build/kvm f
+
+	echo "KVM: a guest's 20000 CPUID exits (each handled in the kernel and re-entered:"
+	echo "vcpu_enter_guest(), svm_vcpu_enter_exit()), stock kvm and kvm on guestgate"
+	echo "loaded in turns, one run each per round after a warm-up; ns per exit, same run:"
+	kvm_ratio exits ns
+	echo "KVM's pfn caches: a guest's 2000 writes of MSR_KVM_SYSTEM_TIME_NEW (each an"
+	echo "exit, the pvclock cache activated on the same gpa, a kvmclock update written"
+	echo "through it at the next entry); ns per write, same run:"
+	kvm_ratio kvmclock_writes kvmclock_ns
+	echo "KVM's pfn caches: 20000 Xen event channel sends (KVM_XEN_HVM_EVTCHN_SEND, each"
+	echo "delivered by the fast path through the shared info and vcpu_info caches);"
+	echo "ns per send, same run:"
+	kvm_ratio evtchn_sends evtchn_ns
 	echo "The guest entry and exit paths in the built objects (callees not counted):"
-	for f in "$kdir/arch/x86/kvm/kvm-amd.ko" "$GG_TOP/build/kvm/kvm-amd.ko"; do
+	for f in "$stock/kvm-amd.ko" "$gg/kvm-amd.ko"; do
 		count "$f" svm_vcpu_enter_exit | sed "s|^kvm-amd.ko|  $(
-			[ "$f" = "$GG_TOP/build/kvm/kvm-amd.ko" ] && echo "guestgate" || echo "stock    ") kvm-amd.ko|"
+			[ "$f" = "$gg/kvm-amd.ko" ] && echo "guestgate" || echo "stock    ") kvm-amd.ko|"
 	done
 	echo "  svm_vcpu_enter_exit's fall-through path: stock" \
-		"$(hot_insns "$kdir/arch/x86/kvm/kvm-amd.ko" svm_vcpu_enter_exit) insns, guestgate" \
-		"$(hot_insns "$GG_TOP/build/kvm/kvm-amd.ko" svm_vcpu_enter_exit) insns"
-	for f in "$kdir/arch/x86/kvm/kvm.ko" "$GG_TOP/build/kvm/kvm.ko"; do
-		count "$f" vcpu_enter_guest | sed "s|^kvm.ko|  $(
-			[ "$f" = "$GG_TOP/build/kvm/kvm.ko" ] && echo "guestgate" || echo "stock    ") kvm.ko|"
+		"$(hot_insns "$stock/kvm-amd.ko" svm_vcpu_enter_exit) insns, guestgate" \
+		"$(hot_insns "$gg/kvm-amd.ko" svm_vcpu_enter_exit) insns"
+	for f in "$stock/kvm.ko" "$gg/kvm.ko"; do
+		for fn in vcpu_enter_guest kvm_setup_guest_pvclock kvm_xen_set_evtchn_fast kvm_gpc_check; do
+			count "$f" $fn | sed "s|^kvm.ko|  $(
+				[ "$f" = "$gg/kvm.ko" ] && echo "guestgate" || echo "stock    ") kvm.ko|"
+		done
 	done
 }
 

@@ -126,20 +126,28 @@ watchdog()
 	done
 }
 
-# kvm_selftests NAME: every KVM selftest of the list, against the kvm that
-# is loaded, as the kselftest runner runs them (from their directory, under
-# a timeout). Results in kvm/NAME/<test>.out and .rc ("STATUS SECONDS").
+# kvm_selftests NAME [storm]: every KVM selftest of the list, against the
+# kvm that is loaded, as the kselftest runner runs them (from their
+# directory, under a timeout). Results in kvm/NAME/<test>.out and .rc
+# ("STATUS SECONDS"). With storm, those the list marks "storm" instead,
+# with kvm_storm.so preloaded (an invalidation storm on their guest
+# memory), as kvm/NAME/storm_<test>.
 kvm_selftests()
 {
-	local d=$R/kvm/$1 t f s
+	local d=$R/kvm/$1 t tag f s preload=
 
 	mkdir -p "$d"
-	while read -r t _; do
+	while read -r t tag _; do
 		case $t in '' | '#'*) continue ;; esac
 		f=$d/$(echo "$t" | tr / _)
+		if [ "${2:-}" = storm ]; then
+			[ "$tag" = storm ] || continue
+			f=$d/storm_$(echo "$t" | tr / _)
+			preload=$SELFTESTS/kvm_storm.so
+		fi
 		s=$SECONDS
-		(cd "$KVM_SELFTESTS" && timeout -k 10 $KVM_TEST_TIMEOUT "./$t") \
-			</dev/null >"$f.out" 2>&1
+		(cd "$KVM_SELFTESTS" && LD_PRELOAD=$preload \
+			timeout -k 10 $KVM_TEST_TIMEOUT "./$t") </dev/null >"$f.out" 2>&1
 		echo "$? $((SECONDS - s))" >"$f.rc"
 	done <"$KVM_LIST"
 }
@@ -149,7 +157,8 @@ kvm_selftests()
 # at its timeout and leaves the others time to run.
 kvm_selftests_limit()
 {
-	echo $(($(grep -cv '^\(#.*\)\?$' "$KVM_LIST") * 60 + 300))
+	echo $(($(grep -cv '^\(#.*\)\?$' "$KVM_LIST") * 60 +
+		$(grep -c '^[^#]*[[:space:]]storm' "$KVM_LIST") * 60 + 300))
 }
 
 # kvm_counters FILE: guestgate's counters, for the judge to compare (the pfn
@@ -196,6 +205,7 @@ if [ "$mode" = check ]; then
 	# slot itself; the same list runs on kvm on guestgate below.
 	phase kvm:stock "$(kvm_selftests_limit)"
 	kvm_selftests stock
+	kvm_selftests stock storm
 	step "rmmod kvm_amd kvm" rmmod kvm_amd kvm
 	phase load 300
 fi
@@ -237,6 +247,8 @@ step "perf bridge registered with the kernel's perf" \
 		grep -qx "registered: 1" $DBG/guestgate/perf_callbacks
 	kvm_samples guest_samples samples
 	kvm_selftests guestgate
+	kvm_counters "$R/kvm/guestgate/counters.storm_before"
+	kvm_selftests guestgate storm
 	kvm_counters "$R/kvm/guestgate/counters.run"
 	step "rmmod kvm_amd kvm (on guestgate)" rmmod kvm_amd kvm
 	kvm_counters "$R/kvm/guestgate/counters.after"
@@ -365,6 +377,8 @@ if [ "$mode" = bench ]; then
 				{ rmmod kvm 2>/dev/null; break 2; }
 			echo "round: $round $kvm"
 			"$SELFTESTS/kvm_exits_bench" 0 20000
+			"$SELFTESTS/kvm_gpc_bench" 0 2000 kvmclock
+			"$SELFTESTS/kvm_gpc_bench" 0 20000 evtchn
 			rmmod kvm_amd kvm
 		done
 	done >"$R/bench_kvm.txt" 2>&1

@@ -290,9 +290,27 @@ KVMS = ("stock", "guestgate")
 
 
 def kvm_selftests(path=KVM_LIST):
-    """The KVM selftests guest.sh runs, from the list."""
+    """The KVM selftests guest.sh runs, from the list; "storm/TEST" for the
+    second run, under kvm_storm.so, of those marked "storm"."""
+    tests, storms = [], []
     with open(path) as f:
-        return [l.split()[0] for l in f if l.split() and not l.startswith("#")]
+        for l in f:
+            w = l.split("#")[0].split()
+            if w:
+                tests.append(w[0])
+                if w[1:2] == ["storm"]:
+                    storms.append("storm/" + w[0])
+    return tests + storms
+
+
+def storm_changes(results, kvm, test):
+    """The protection changes kvm_storm.so reports for TEST ("storm/..."), or
+    None if it did not report."""
+    base = os.path.join(results, "kvm", kvm, test.replace("/", "_"))
+    for w in read_words(base + ".out"):
+        if w[:2] == ["#", "kvm_storm:"] and len(w) > 2 and w[2].isdigit():
+            return int(w[2])
+    return None
 
 
 def kvm_result(results, kvm, test):
@@ -331,7 +349,8 @@ def judge_kvm(results, tests=None):
     guestgate, and guestgate's counters say that it did the work. TESTS: the
     list's, unless given."""
     suite = Suite("kvm")
-    for test in tests if tests is not None else kvm_selftests():
+    tests = tests if tests is not None else kvm_selftests()
+    for test in tests:
         stock, gg = (kvm_result(results, k, test) for k in KVMS)
         what = "kvm selftest " + test
         if stock is None or gg is None:
@@ -349,6 +368,11 @@ def judge_kvm(results, tests=None):
         else:
             suite.add("PASS" if gg[0] == "pass" else "FAIL", what,
                       "passes on stock kvm, %s on guestgate: %s" % (gg[0], gg[2]))
+        if test.startswith("storm/") and stock is not None and gg is not None:
+            n = [storm_changes(results, k, test) for k in KVMS]
+            suite.add("PASS" if all(n) else "FAIL",
+                      "the invalidation storm ran beside " + test[6:],
+                      "protection changes: stock %s, guestgate %s" % tuple(n))
     d = os.path.join(results, "kvm", "guestgate")
     # kvm_guest_samples: perf's samples of a real guest, none without kvm.
     for name in ("samples_before", "samples", "samples_after"):
@@ -397,6 +421,17 @@ def judge_kvm(results, tests=None):
     suite.add("PASS" if "gpc_caches" in after and n == 0 else "FAIL",
               "kvm destroyed every pfn cache it made",
               "caches %+d after kvm unloaded" % n)
+    # The storm's invalidations reached the caches; the retries they caused
+    # are reported (a livelock would be a test's timeout above).
+    storm = read_counters(os.path.join(d, "counters.storm_before"))
+    if any(t.startswith("storm/") for t in tests):
+        moved = dict((k, delta(storm, run, "gpc_" + k))
+                     for k in ("invalidations", "refreshes", "retries"))
+        suite.add("PASS" if storm and moved["invalidations"] > 0 else "FAIL",
+                  "the storm invalidated kvm's pfn caches",
+                  "%s; most retries of one refresh so far: %d" % (
+                      ", ".join("%s +%d" % kv for kv in moved.items()),
+                      run.get("gpc_retries_max", 0)))
     return suite
 
 
@@ -784,18 +819,22 @@ def self_test(kdir):
         expect("a continued TEST_GEN_PROGS line gives every kselftest", cont, False)
 
         # The KVM selftests on both kvms, and guestgate's counters.
-        def kvm_run(name, results=None, counters=None, samples=True):
+        def kvm_run(name, results=None, counters=None, samples=True, storm="# kvm_storm: 9 x\n"):
             d = os.path.join(t, "kvm-" + name)
             results = results or {"a": ("0 5", "0 6"), "s": ("4 3", "4 3")}
             for test, rcs in results.items():
                 for kvm, rc in zip(KVMS, rcs):
                     if not rc:
                         continue
-                    write("%s/kvm/%s/x86_64_%s.rc" % (d, kvm, test), rc + "\n")
-                    write("%s/kvm/%s/x86_64_%s.out" % (d, kvm, test),
-                          "1..0 # SKIP - Requirement not met: vmx\n" if rc[0] == "4" else "ok\n")
+                    f = "%s/kvm/%s/%s" % (d, kvm, ("x86_64/" + test).replace("/", "_"))
+                    if test.startswith("storm/"):
+                        f = "%s/kvm/%s/storm_x86_64_%s" % (d, kvm, test[6:])
+                    write(f + ".rc", rc + "\n")
+                    write(f + ".out", "1..0 # SKIP - Requirement not met: vmx\n"
+                          if rc[0] == "4" else "ok\n" + (storm if "storm" in test else ""))
             gpc0 = "gpc_caches: 1\ngpc_activations: 4\ngpc_refreshes: 4\ngpc_hits: 10\n"
             gpc1 = "gpc_caches: 1\ngpc_activations: 9\ngpc_refreshes: 9\ngpc_hits: 30\n"
+            gpcs = "gpc_caches: 1\ngpc_activations: 9\ngpc_invalidations: 7\n"
             c = {"before": "timing_enters: 5\ntiming_exits: 5\nguest_enters: 9\n"
                            "guest_exits: 9\nmisuse_irqs_on: 0\nregistrations: 2\n"
                            "unregistrations: 2\n" + gpc0,
@@ -804,13 +843,16 @@ def self_test(kdir):
                         "unregistrations: 2\n" + gpc0,
                  "after": "timing_enters: 50\ntiming_exits: 50\nguest_enters: 90\n"
                           "guest_exits: 90\nmisuse_irqs_on: 0\nregistrations: 3\n"
-                          "unregistrations: 3\n" + gpc1}
+                          "unregistrations: 3\n" + gpc1,
+                 "storm_before": gpc0}
+            c["run"] += "gpc_invalidations: 7\n"
             c.update(counters or {})
             for n, text in c.items():
                 write("%s/kvm/guestgate/counters.%s" % (d, n), text)
             for n in ("samples_before", "samples", "samples_after") if samples else ():
                 write("%s/kvm/guestgate/%s.tap" % (d, n), "1..1\nok 1 kvm.x\n")
-            return judge_kvm(d, ["x86_64/" + x for x in results])
+            return judge_kvm(d, [x.replace("storm/", "storm/x86_64/") if "storm" in x
+                                 else "x86_64/" + x for x in results])
 
         expect("KVM selftests passing on both kvms, counters moved, pass", kvm_run("ok"), False)
         expect("a KVM selftest that passes on stock and fails on guestgate fails",
@@ -840,6 +882,7 @@ def self_test(kdir):
                True, "registered its perf callbacks")
         expect("kvm_guest_samples that never ran fails",
                kvm_run("sa", samples=False), True, "kvm_guest_samples")
+        gpc_inv7 = "gpc_invalidations: 7\n"
         after = ("timing_enters: 50\ntiming_exits: 50\nguest_enters: 90\n"
                  "guest_exits: 90\nmisuse_irqs_on: 0\nregistrations: 3\n"
                  "unregistrations: 3\n")
@@ -847,6 +890,18 @@ def self_test(kdir):
                kvm_run("pc", counters={"after": after + "gpc_caches: 1\ngpc_activations: 4\n"
                                        "gpc_refreshes: 4\ngpc_hits: 10\n"}),
                True, "pfn caches went through guestgate (activations)")
+        expect("a KVM selftest under the storm passing on both kvms passes",
+               kvm_run("so", {"a": ("0 5", "0 6"), "storm/a": ("0 5", "0 6")}), False)
+        expect("a KVM selftest that passes on stock and fails on guestgate under the storm fails",
+               kvm_run("sf", {"a": ("0 5", "0 6"), "storm/a": ("0 5", "1 6")}), True,
+               "kvm selftest storm/x86_64/a")
+        expect("a storm that did not run fails",
+               kvm_run("sn", {"storm/a": ("0 5", "0 6")}, storm=""), True,
+               "the invalidation storm ran")
+        expect("a storm that did not reach kvm's caches fails",
+               kvm_run("si", {"storm/a": ("0 5", "0 6")},
+                       counters={"storm_before": gpc_inv7}), True,
+               "the storm invalidated")
         expect("a pfn cache left behind by kvm fails",
                kvm_run("pl", counters={"after": after + "gpc_caches: 2\ngpc_activations: 9\n"
                                        "gpc_refreshes: 9\ngpc_hits: 30\n"}),
