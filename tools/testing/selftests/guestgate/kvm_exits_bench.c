@@ -35,11 +35,11 @@ int main(int argc, char **argv)
 		0x75, 0xf7,			/* jnz 1b */
 		0xf4,				/* hlt */
 	};
-	struct timespec t0, t1;
 	struct kvm_vm v;
 	const char *failed;
 	unsigned int n;
-	int cpu, ret;
+	long long ns;
+	int cpu;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s CPU N\n", argv[0]);
@@ -62,20 +62,14 @@ int main(int argc, char **argv)
 		kvm_vm_destroy(&v);
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		ret = ioctl(v.vcpu, KVM_RUN, 0);
-	} while ((ret && errno == EINTR) || (!ret && v.run->exit_reason == KVM_EXIT_INTR));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (ret || v.run->exit_reason != KVM_EXIT_HLT) {
-		fprintf(stderr, "KVM_RUN: %d (%s), exit reason %u\n", ret, strerror(errno),
-			v.run->exit_reason);
+	ns = kvm_vm_run_to_hlt(&v);
+	if (ns < 0) {
 		kvm_vm_destroy(&v);
 		return 1;
 	}
 	printf("cpuids: %u\n", n);
 	printf("exits: %lld\n", kvm_vcpu_stat(v.vcpu, "exits"));
-	printf("ns: %lld\n", (t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec);
+	printf("ns: %lld\n", ns);
 	kvm_vm_destroy(&v);
 	return 0;
 }

@@ -63,11 +63,9 @@ static int kvmclock(unsigned int n)
 		0xf4,					/* hlt */
 	};
 	uint32_t *version;
-	struct timespec t0;
 	const char *failed;
 	struct kvm_vm v;
 	long long ns;
-	int ret;
 
 	memcpy(&code[2], &n, sizeof(n));
 	failed = kvm_vm_create(&v, code, sizeof(code), GUEST_RIP);
@@ -76,14 +74,8 @@ static int kvmclock(unsigned int n)
 		kvm_vm_destroy(&v);
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		ret = ioctl(v.vcpu, KVM_RUN, 0);
-	} while ((ret && errno == EINTR) || (!ret && v.run->exit_reason == KVM_EXIT_INTR));
-	ns = ns_since(&t0);
-	if (ret || v.run->exit_reason != KVM_EXIT_HLT) {
-		fprintf(stderr, "KVM_RUN: %d (%s), exit reason %u\n", ret, strerror(errno),
-			v.run->exit_reason);
+	ns = kvm_vm_run_to_hlt(&v);
+	if (ns < 0) {
 		kvm_vm_destroy(&v);
 		return 1;
 	}

@@ -6,13 +6,16 @@
 #ifndef _GUESTGATE_KVM_VM_H
 #define _GUESTGATE_KVM_VM_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Guest physical memory, at 0. */
@@ -94,6 +97,29 @@ static inline void kvm_vm_destroy(struct kvm_vm *v)
 		close(v->vm);
 	if (v->kvm >= 0)
 		close(v->kvm);
+}
+
+/*
+ * Runs @v's vCPU until it executes HLT (an exit to user space: no in-kernel
+ * irqchip), through signals. Returns the nanoseconds it took, or -1 after
+ * saying why on stderr.
+ */
+static inline long long kvm_vm_run_to_hlt(struct kvm_vm *v)
+{
+	struct timespec t0, t1;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		ret = ioctl(v->vcpu, KVM_RUN, 0);
+	} while ((ret && errno == EINTR) || (!ret && v->run->exit_reason == KVM_EXIT_INTR));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (ret || v->run->exit_reason != KVM_EXIT_HLT) {
+		fprintf(stderr, "KVM_RUN: %d (%s), exit reason %u\n", ret, strerror(errno),
+			v->run->exit_reason);
+		return -1;
+	}
+	return (t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec;
 }
 
 /* A statistic of the vCPU from its binary stats (KVM_GET_STATS_FD), or -1. */
