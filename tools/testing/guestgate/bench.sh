@@ -203,6 +203,15 @@ pfn_cache_figures()
 				v["invalidations"], v["invalidations_storm"]
 			printf " %d from the storm\n", v["invalidations_storm"] - v["invalidations"] - 301
 			printf "  bench exit status %s (0: no retry under the storm)\n", v["rc"]
+			printf "  activation (/dev/guestgate, 201 each, median / largest), quiet, then\n"
+			printf "  beside 1 and 2 threads storming MADV_DONTNEED on unrelated memory:\n"
+			split("move same", kinds, " ")
+			for (i = 1; i <= 2; i++) {
+				printf "    %s:", kinds[i] == "move" ? "to the other page" : "same page again  "
+				for (n = 0; n <= 2; n++)
+					printf " %d / %d%s", v["activate_" kinds[i] "_storm" n "_median"],
+						v["activate_" kinds[i] "_storm" n "_max"], n < 2 ? "," : "\n"
+			}
 		}' "$1"
 }
 
