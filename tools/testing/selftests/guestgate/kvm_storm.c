@@ -20,7 +20,9 @@
  * (default 10000). Under TCG a change of the guest's main memory makes the
  * guest fault all of it in again: with 2 ms, xen_shinfo_test's vCPU thread
  * was preempted long enough to see runnable time it asserts it has not
- * (its TEST_RUNSTATE_DATA step), on stock kvm; with 10 ms both kvms pass.
+ * (its TEST_RUNSTATE_DATA step), on stock kvm; with 10 ms both kvms passed
+ * it on a fast day, and stock kvm missed its one-second IRQ deadlines on a
+ * slow one.
  * At exit a process that made memslots prints "# kvm_storm: N protection
  * changes of M memslots" to stderr, which the judge reads to know that the
  * storm ran.
