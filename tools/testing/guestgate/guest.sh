@@ -131,34 +131,74 @@ watchdog()
 # directory, under a timeout). Results in kvm/NAME/<test>.out and .rc
 # ("STATUS SECONDS"). With storm, those the list marks "storm" instead,
 # with kvm_storm.so preloaded (an invalidation storm on their guest
-# memory), as kvm/NAME/storm_<test>.
+# memory), as kvm/NAME/storm_<test>. A test the list gives "timeout=S"
+# runs under that timeout instead of KVM_TEST_TIMEOUT; one it gives
+# "attempts=N" runs again after a failure or a timeout (not after a pass or
+# a skip), up to N times: each failed attempt's output and status are kept
+# as <test>.attemptK.out and .rc, the last attempt's as <test>.out and .rc.
 kvm_selftests()
 {
-	local d=$R/kvm/$1 t tag f s preload=
+	local d=$R/kvm/$1 t opts o f s rc n attempts timeout storm preload=
 
 	mkdir -p "$d"
-	while read -r t tag _; do
+	while read -r t opts; do
 		case $t in '' | '#'*) continue ;; esac
+		opts=${opts%%#*}
 		f=$d/$(echo "$t" | tr / _)
+		attempts=1
+		timeout=$KVM_TEST_TIMEOUT
+		storm=
+		for o in $opts; do
+			case $o in
+			storm) storm=y ;;
+			attempts=*) attempts=${o#attempts=} ;;
+			timeout=*) timeout=${o#timeout=} ;;
+			esac
+		done
 		if [ "${2:-}" = storm ]; then
-			[ "$tag" = storm ] || continue
+			[ -n "$storm" ] || continue
 			f=$d/storm_$(echo "$t" | tr / _)
 			preload=$SELFTESTS/kvm_storm.so
 		fi
-		s=$SECONDS
-		(cd "$KVM_SELFTESTS" && LD_PRELOAD=$preload \
-			timeout -k 10 $KVM_TEST_TIMEOUT "./$t") </dev/null >"$f.out" 2>&1
-		echo "$? $((SECONDS - s))" >"$f.rc"
+		n=0
+		while :; do
+			n=$((n + 1))
+			s=$SECONDS
+			(cd "$KVM_SELFTESTS" && LD_PRELOAD=$preload \
+				timeout -k 10 "$timeout" "./$t") </dev/null >"$f.out" 2>&1
+			rc=$?
+			echo "$rc $((SECONDS - s))" >"$f.rc"
+			case $rc in 0 | 4) break ;; esac
+			[ $n -lt "$attempts" ] || break
+			mv "$f.out" "$f.attempt$n.out"
+			mv "$f.rc" "$f.attempt$n.rc"
+		done
 	done <"$KVM_LIST"
 }
 
-# The limit of a phase that runs the list: a minute a test (they take 2 to
-# 50 s here), five more for the rest of the phase. One test that hangs ends
-# at its timeout and leaves the others time to run.
+# The limit of a phase that runs the list: a minute a test run (they take 2
+# to 50 s here), or its timeout if the list gives one, for every run it may
+# take (its storm run, its attempts), five more for the rest of the phase.
+# One test that hangs ends at its timeout and leaves the others time to run.
 kvm_selftests_limit()
 {
-	echo $(($(grep -cv '^\(#.*\)\?$' "$KVM_LIST") * 60 +
-		$(grep -c '^[^#]*[[:space:]]storm' "$KVM_LIST") * 60 + 300))
+	local t opts o runs per total=300
+
+	while read -r t opts; do
+		case $t in '' | '#'*) continue ;; esac
+		opts=${opts%%#*}
+		runs=1
+		per=60
+		for o in $opts; do
+			case $o in
+			storm) runs=$((runs + 1)) ;;
+			attempts=*) runs=$((runs + ${o#attempts=} - 1)) ;;
+			timeout=*) per=$((${o#timeout=} + 10)) ;;
+			esac
+		done
+		total=$((total + runs * per))
+	done <"$KVM_LIST"
+	echo $total
 }
 
 # kvm_counters FILE: guestgate's counters, for the judge to compare (the pfn

@@ -298,7 +298,7 @@ def kvm_selftests(path=KVM_LIST):
             w = l.split("#")[0].split()
             if w:
                 tests.append(w[0])
-                if w[1:2] == ["storm"]:
+                if "storm" in w[1:]:
                     storms.append("storm/" + w[0])
     return tests + storms
 
@@ -313,9 +313,9 @@ def storm_changes(results, kvm, test):
     return None
 
 
-def kvm_result(results, kvm, test):
-    """(status, seconds, why) of TEST on KVM, or None if it never ran."""
-    base = os.path.join(results, "kvm", kvm, test.replace("/", "_"))
+def kvm_run_result(base):
+    """(status, seconds, why) of the run whose files are BASE.rc and .out, or
+    None if it never ran."""
     words = read_words(base + ".rc")
     if not words or len(words[0]) != 2:
         return None
@@ -331,8 +331,28 @@ def kvm_result(results, kvm, test):
                    lines[-1] if lines else "")
         why = re.sub(r"^(1\.\.\d+\s*)?#?\s*SKIP\s*-?\s*", "", why)
     elif status != "pass":
-        why = "exit status %d: %s" % (rc, " | ".join(lines[-3:]))
+        # The selftests' own assertion (file:line: expression) says which
+        # check failed; the last lines, what the test printed after it.
+        asserted = [l for l in lines if re.match(r"^\S+\.c:\d+: ", l)][:1]
+        why = "exit status %d: %s" % (rc, " | ".join(
+            [l for l in asserted if l not in lines[-3:]] + lines[-3:]))
     return status, secs, why
+
+
+def kvm_result(results, kvm, test):
+    """(status, seconds, why, failed_attempts) of TEST's last run on KVM, or
+    None if it never ran; failed_attempts: the (status, seconds, why) of the
+    runs that failed before it (a test the list gives attempts=N)."""
+    base = os.path.join(results, "kvm", kvm, test.replace("/", "_"))
+    last = kvm_run_result(base)
+    if last is None:
+        return None
+    failed = []
+    while True:
+        r = kvm_run_result("%s.attempt%d" % (base, len(failed) + 1))
+        if r is None:
+            return last + (failed,)
+        failed.append(r)
 
 
 def read_counters(path):
@@ -436,18 +456,30 @@ def judge_kvm(results, tests=None):
 
 
 def print_kvm_table(results):
-    """The KVM selftests side by side: test, stock, guestgate, seconds."""
-    rows = []
+    """The KVM selftests side by side: test, stock, guestgate, seconds (of
+    the last attempt, and which one it was when one failed before it);
+    then why each failed attempt failed."""
+    rows, retried = [], []
     for test in kvm_selftests():
         r = [kvm_result(results, k, test) for k in KVMS]
         if all(x is None for x in r):
             continue
-        rows.append((test,) + tuple("-" if x is None else "%s %ds" % x[:2] for x in r))
+        cells = []
+        for kvm, x in zip(KVMS, r):
+            if x is None:
+                cells.append("-")
+                continue
+            cells.append("%s %ds" % x[:2] + (" (try %d)" % (len(x[3]) + 1) if x[3] else ""))
+            retried += ["%s on %s, try %d: %s" % (test, kvm, i + 1, a[2])
+                        for i, a in enumerate(x[3])]
+        rows.append((test,) + tuple(cells))
     if not rows:
         return
-    print("%-40s %14s %14s" % ("kvm selftest", "stock", "guestgate"))
+    print("%-40s %18s %18s" % ("kvm selftest", "stock", "guestgate"))
     for row in rows:
-        print("%-40s %14s %14s" % row)
+        print("%-40s %18s %18s" % row)
+    for line in retried:
+        print("  retried " + line)
 
 
 def read_words(path):
@@ -829,6 +861,12 @@ def self_test(kdir):
                     f = "%s/kvm/%s/%s" % (d, kvm, ("x86_64/" + test).replace("/", "_"))
                     if test.startswith("storm/"):
                         f = "%s/kvm/%s/storm_x86_64_%s" % (d, kvm, test[6:])
+                    # "254 5,0 6": a failed attempt, then the last.
+                    *failed, rc = rc.split(",")
+                    for i, a in enumerate(failed):
+                        write("%s.attempt%d.rc" % (f, i + 1), a + "\n")
+                        write("%s.attempt%d.out" % (f, i + 1),
+                              "  x86_64/a.c:976: evtchn_irq_expected\nfailed\n")
                     write(f + ".rc", rc + "\n")
                     write(f + ".out", "1..0 # SKIP - Requirement not met: vmx\n"
                           if rc[0] == "4" else "ok\n" + (storm if "storm" in test else ""))
@@ -857,6 +895,25 @@ def self_test(kdir):
         expect("KVM selftests passing on both kvms, counters moved, pass", kvm_run("ok"), False)
         expect("a KVM selftest that passes on stock and fails on guestgate fails",
                kvm_run("gg", {"a": ("0 5", "254 6")}), True, "passes on stock kvm, fail")
+        expect("a KVM selftest passing on both kvms after a failed attempt passes",
+               kvm_run("ra", {"a": ("254 5,0 5", "254 6,254 6,0 6")}), False)
+        expect("a KVM selftest failing every attempt on guestgate fails",
+               kvm_run("rf", {"a": ("254 5,0 5", "254 6,254 6,254 6")}), True,
+               "passes on stock kvm, fail")
+        tries = Suite("t")
+        r = kvm_result(os.path.join(t, "kvm-ra"), "guestgate", "x86_64/a")
+        tries.add("PASS" if r and r[0] == "pass" and len(r[3]) == 2
+                  and "a.c:976: evtchn_irq_expected" in r[3][0][2] else "FAIL", "tries",
+                  "result %s" % (r,))
+        expect("a failed attempt is reported with the assertion that failed", tries, False)
+        write("l/list", "x86_64/a\t\tstorm\t# 4 s\nx86_64/b attempts=3 storm # 9 s\n"
+              "x86_64/c attempts=3\n# x86_64/d storm\n")
+        listed = Suite("t")
+        names = kvm_selftests(os.path.join(t, "l", "list"))
+        listed.add("PASS" if names == ["x86_64/a", "x86_64/b", "x86_64/c", "storm/x86_64/a",
+                                       "storm/x86_64/b"] else "FAIL", "list",
+                   "read as %s" % names)
+        expect("the list's storm mark is read beside attempts=N", listed, False)
         expect("a KVM selftest skipped on stock and run on guestgate fails",
                kvm_run("sk", {"a": ("4 5", "0 6")}), True, "skipped on stock kvm")
         expect("a KVM selftest failing on stock fails the list",

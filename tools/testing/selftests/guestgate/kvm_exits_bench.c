@@ -36,7 +36,6 @@ int main(int argc, char **argv)
 		0xf4,				/* hlt */
 	};
 	struct kvm_vm v;
-	const char *failed;
 	unsigned int n;
 	long long ns;
 	int cpu;
@@ -56,12 +55,8 @@ int main(int argc, char **argv)
 		perror("sched_setaffinity");
 		return 1;
 	}
-	failed = kvm_vm_create(&v, code, sizeof(code), GUEST_RIP);
-	if (failed) {
-		fprintf(stderr, "%s: %s\n", failed, strerror(errno));
-		kvm_vm_destroy(&v);
+	if (kvm_vm_create_or_report(&v, code, sizeof(code), GUEST_RIP))
 		return 1;
-	}
 	ns = kvm_vm_run_to_hlt(&v);
 	if (ns < 0) {
 		kvm_vm_destroy(&v);

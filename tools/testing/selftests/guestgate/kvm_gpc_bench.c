@@ -63,17 +63,12 @@ static int kvmclock(unsigned int n)
 		0xf4,					/* hlt */
 	};
 	uint32_t *version;
-	const char *failed;
 	struct kvm_vm v;
 	long long ns;
 
 	memcpy(&code[2], &n, sizeof(n));
-	failed = kvm_vm_create(&v, code, sizeof(code), GUEST_RIP);
-	if (failed) {
-		fprintf(stderr, "%s: %s\n", failed, strerror(errno));
-		kvm_vm_destroy(&v);
+	if (kvm_vm_create_or_report(&v, code, sizeof(code), GUEST_RIP))
 		return 1;
-	}
 	ns = kvm_vm_run_to_hlt(&v);
 	if (ns < 0) {
 		kvm_vm_destroy(&v);
@@ -105,17 +100,13 @@ static int evtchn(unsigned int n)
 	uint32_t *pending, *sel;
 	uint8_t *upcall;
 	struct timespec t0;
-	const char *failed;
 	struct kvm_vm v;
 	unsigned int i;
 	long long ns;
 	int caps;
 
-	failed = kvm_vm_create(&v, &hlt, 1, GUEST_RIP);
-	if (failed) {
-		fprintf(stderr, "%s: %s\n", failed, strerror(errno));
-		goto fail;
-	}
+	if (kvm_vm_create_or_report(&v, &hlt, 1, GUEST_RIP))
+		return 1;
 	caps = ioctl(v.kvm, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
 	if (!(caps & KVM_XEN_HVM_CONFIG_EVTCHN_SEND)) {
 		fprintf(stderr, "no KVM_XEN_HVM_CONFIG_EVTCHN_SEND (caps %#x)\n", caps);

@@ -85,6 +85,7 @@ static inline const char *kvm_vm_create(struct kvm_vm *v, const void *code,
 	return NULL;
 }
 
+/* Undoes kvm_vm_create(), whatever step it reached; a second call is a no-op. */
 static inline void kvm_vm_destroy(struct kvm_vm *v)
 {
 	if (v->run != MAP_FAILED)
@@ -97,6 +98,27 @@ static inline void kvm_vm_destroy(struct kvm_vm *v)
 		close(v->vm);
 	if (v->kvm >= 0)
 		close(v->kvm);
+	v->run = MAP_FAILED;
+	v->mem = MAP_FAILED;
+	v->vcpu = -1;
+	v->vm = -1;
+	v->kvm = -1;
+}
+
+/*
+ * kvm_vm_create() for a program that gives up when it fails: says on stderr
+ * which step failed and why, and destroys @v. Returns 0, or -1.
+ */
+static inline int kvm_vm_create_or_report(struct kvm_vm *v, const void *code,
+					  size_t len, uint64_t rip)
+{
+	const char *failed = kvm_vm_create(v, code, len, rip);
+
+	if (!failed)
+		return 0;
+	fprintf(stderr, "%s: %s\n", failed, strerror(errno));
+	kvm_vm_destroy(v);
+	return -1;
 }
 
 /*

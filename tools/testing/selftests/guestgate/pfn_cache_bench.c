@@ -147,6 +147,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sorts the @n samples of @t; returns their median. */
+static uint64_t sort_median(uint64_t *t, size_t n)
+{
+	qsort(t, n, sizeof(t[0]), cmp_u64);
+	return t[n / 2];
+}
+
 /*
  * ACTIVATE_SAMPLES activations of cache @handle of @dev: to @a and @b in
  * turn (@b NULL: deactivate, then activate on @a again). Prints the median
@@ -159,7 +166,7 @@ static uint64_t activations(int dev, unsigned int handle, char *a, char *b,
 	struct guestgate_pfn_create c = { .len = 8, .flags = GUESTGATE_PFN_WRITABLE,
 					  .handle = handle };
 	struct guestgate_pfn_handle h = { .handle = handle };
-	uint64_t t[ACTIVATE_SAMPLES], t0;
+	uint64_t t[ACTIVATE_SAMPLES], t0, median;
 	int i;
 
 	for (i = 0; i < ACTIVATE_SAMPLES; i++) {
@@ -175,11 +182,10 @@ static uint64_t activations(int dev, unsigned int handle, char *a, char *b,
 		}
 		t[i] = __rdtsc() - t0;
 	}
-	qsort(t, ACTIVATE_SAMPLES, sizeof(t[0]), cmp_u64);
-	printf("%s_median: %llu\n%s_max: %llu\n", name,
-	       (unsigned long long)t[ACTIVATE_SAMPLES / 2], name,
-	       (unsigned long long)t[ACTIVATE_SAMPLES - 1]);
-	return t[ACTIVATE_SAMPLES / 2];
+	median = sort_median(t, ACTIVATE_SAMPLES);
+	printf("%s_median: %llu\n%s_max: %llu\n", name, (unsigned long long)median,
+	       name, (unsigned long long)t[ACTIVATE_SAMPLES - 1]);
+	return median;
 }
 
 /*
@@ -236,8 +242,7 @@ static uint64_t zap_cycles(char *p)
 		madvise(p, PAGE, MADV_DONTNEED);
 		t[i] = __rdtsc() - t0;
 	}
-	qsort(t, ZAPS, sizeof(t[0]), cmp_u64);
-	return t[ZAPS / 2];
+	return sort_median(t, ZAPS);
 }
 
 int main(void)
