@@ -94,7 +94,8 @@ build_kvm()
 	# guestgate's headers, copied only when they changed: kbuild's
 	# dependency tracking rebuilds what includes them.
 	if [ "$variant" = guestgate ]; then
-		for h in include/linux/guestgate.h include/uapi/linux/guestgate.h; do
+		for h in $(cd "$GG_TOP" && echo include/linux/guestgate.h \
+			include/linux/guestgate/*.h include/uapi/linux/guestgate.h); do
 			mkdir -p "$B/$(dirname $h)"
 			cmp -s "$GG_TOP/$h" "$B/$h" || cp "$GG_TOP/$h" "$B/$h"
 		done

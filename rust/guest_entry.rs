@@ -27,7 +27,7 @@
 //! (`guest_entry_shim.c`) that enters, runs the guest and exits. Rust code
 //! can therefore never run inside the window.
 //!
-//! The C API of `<linux/guestgate.h>` offers the same steps one function
+//! The C API of `<linux/guestgate/entry.h>` offers the same steps one function
 //! each, checked at run time by a per-CPU state machine instead.
 
 use crate::bindings;

@@ -2,7 +2,7 @@
 /*
  * guestgate: guest entry and exit, the C half.
  *
- * The helpers themselves are inline in <linux/guestgate.h>, as upstream's
+ * The helpers themselves are inline in <linux/guestgate/entry.h>, as upstream's
  * are in <linux/kvm_host.h>: they follow those (timing, context, state) and
  * add a per-CPU state machine that catches misuse. This file has their
  * per-CPU state, the one-time warnings of the misuse they find (their slow
@@ -61,7 +61,7 @@ static const char * const guestgate_misuse_rule[GUESTGATE_ENTRY_NR_MISUSE] = {
 
 static unsigned long guestgate_misuse_warned;
 
-/* guestgate_entry_warn() - see <linux/guestgate.h> */
+/* guestgate_entry_warn() - see <linux/guestgate/entry.h> */
 void guestgate_entry_warn(unsigned long kinds, const char *fn)
 {
 	unsigned int kind;

@@ -189,7 +189,8 @@ fn unregister(cbs: *const Callbacks) -> Result {
     Ok(())
 }
 
-/// `guestgate_register_guest_info_callbacks()`: see `include/linux/guestgate.h`.
+/// `guestgate_register_guest_info_callbacks()`: see
+/// `include/linux/guestgate/perf.h`.
 ///
 /// # Safety
 ///
@@ -204,7 +205,8 @@ unsafe extern "C" fn guestgate_register_guest_info_callbacks(cbs: *const Callbac
     }
 }
 
-/// `guestgate_unregister_guest_info_callbacks()`: see `include/linux/guestgate.h`.
+/// `guestgate_unregister_guest_info_callbacks()`: see
+/// `include/linux/guestgate/perf.h`.
 ///
 /// # Safety
 ///

@@ -4,7 +4,7 @@
  * bridge to the kernel's perf.
  *
  * static_call is C-only: this shim defines the four static calls, exports
- * them for the inline dispatch functions of <linux/guestgate.h>, and lets
+ * them for the inline dispatch functions of <linux/guestgate/perf.h>, and lets
  * perf_callbacks.rs switch one hook at a time (guestgate_perf_switch()).
  * It also holds the gate through which state() passes while a set is
  * switched in or out: a per-CPU flag that each CPU flips for itself, between

@@ -14,9 +14,9 @@
 //!   they drop it. In Rust the mapping is reachable only through a
 //!   [`ReadGuard`], which exists only once the check passed and drops the
 //!   lock when it goes. C readers use the inline functions of
-//!   `<linux/guestgate.h>`, so the fast path makes no call into guestgate
-//!   between the lock and the unlock (Rust's makes none either: the check
-//!   is inlined here);
+//!   `<linux/guestgate/pfncache.h>`, so the fast path makes no call into
+//!   guestgate between the lock and the unlock (Rust's makes none either:
+//!   the check is inlined here);
 //! - the cache's own interval notifier covers exactly the cached page. It
 //!   runs before the page is unmapped or changed, takes the lock for writing
 //!   and clears `valid`: once it returns, no reader uses the old page;
@@ -1079,7 +1079,7 @@ fn errno(r: Result) -> c_int {
     }
 }
 
-/// The C API: see `include/linux/guestgate.h` for each function. A C
+/// The C API: see `include/linux/guestgate/pfncache.h` for each function. A C
 /// handle is a [`PfnCache`] given up with `into_raw()`, or an
 /// `Arc<Memslots>` given up with [`Arc::into_raw`]; the callers' contract
 /// is that they pass handles they got from guestgate and not destroyed yet.

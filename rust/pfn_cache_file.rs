@@ -8,10 +8,11 @@
 //! in the ioctl's task, in a kthread or in a hardirq hrtimer callback
 //! (`pfn_cache_file_shim.c` provides both contexts and waits for them):
 //!
-//! - the task and the kthread refresh an invalid cache and try again, as the
-//!   read loop of `include/linux/guestgate.h` does. The kthread adopts the
-//!   ioctl caller's mm with `kthread_use_mm()`, so it refreshes exactly when
-//!   the ioctl's task could: a refresh from another mm fails with `EFAULT`;
+//! - the task and the kthread refresh an invalid cache and try again, as
+//!   the read loop of `include/linux/guestgate/pfncache.h` does. The kthread
+//!   adopts the ioctl caller's mm with `kthread_use_mm()`, so it refreshes
+//!   exactly when the ioctl's task could: a refresh from another mm fails
+//!   with `EFAULT`;
 //! - the hrtimer never refreshes: `EAGAIN` if the cache is invalid, `EBUSY`
 //!   if its lock is held for writing (it uses [`PfnCache::try_read`]).
 //!

@@ -7,7 +7,7 @@
  * check counters, the mmu interval notifier and its ops table, page lookup
  * and the direct map, mmgrab()/mmdrop(), debugfs. The state, the protocol
  * and the C API's logic are in pfn_cache.rs; this file exports the API. The
- * readers' fast path is inline in <linux/guestgate.h>.
+ * readers' fast path is inline in <linux/guestgate/pfncache.h>.
  *
  * One struct guestgate_pfn_cache (rust/shim.h) per cache, allocated here.
  * Its first member is the struct guestgate_gpc that C callers hold.

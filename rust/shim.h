@@ -238,8 +238,8 @@ void guestgate_gpc_refresh_unlock(struct guestgate_pfn_cache *pc);
 unsigned long guestgate_gpc_write_lock(struct guestgate_pfn_cache *pc);
 void guestgate_gpc_write_unlock(struct guestgate_pfn_cache *pc, unsigned long flags);
 /*
- * The read side of <linux/guestgate.h>, out of line for Rust (which cannot
- * call inline C). An unlock counts the check made under the lock, a hit or
+ * The read side of <linux/guestgate/pfncache.h>, out of line for Rust
+ * (which cannot call inline C). An unlock counts the check made under the lock, a hit or
  * a miss, on this CPU: a per-CPU add, no atomic.
  */
 void guestgate_gpc_reader_lock(struct guestgate_gpc *gpc);

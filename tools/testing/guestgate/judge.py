@@ -66,7 +66,7 @@ KUNIT_DIR = os.path.join(TOP, "tools", "testing", "kunit")
 CANARY_KUNIT_MODULE = "guestgate_misuse_kunit"
 # The guest entry helpers and their misuse rules.
 ENTRY_SHIM = os.path.join(TOP, "rust", "guest_entry_shim.c")
-ENTRY_H = os.path.join(TOP, "include", "linux", "guestgate.h")
+ENTRY_H = os.path.join(TOP, "include", "linux", "guestgate", "entry.h")
 # guest.sh's marker in the kernel log before each step of the canary phase.
 MARK = "guestgate-vm: "
 MISUSE_MARK = MARK + "canary: guest entry misuse"

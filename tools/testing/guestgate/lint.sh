@@ -69,15 +69,16 @@ clippy()
 	return "$rc"
 }
 
-# Every export of the C API is GPL-only and has kernel-doc in the header.
+# Every export of the C API is GPL-only and has kernel-doc in the public
+# headers (include/linux/guestgate.h and those of include/linux/guestgate/).
 exports_documented()
 {
 	local sym
 
 	grep -Hn 'EXPORT_SYMBOL(' rust/*_shim.c
 	for sym in $(sed -n 's/^EXPORT_SYMBOL_GPL(\(.*\));/\1/p' rust/*_shim.c); do
-		grep -q "^ \* $sym() - " include/linux/guestgate.h ||
-			echo "$sym: exported without kernel-doc in include/linux/guestgate.h"
+		grep -q "^ \* $sym() - " include/linux/guestgate.h include/linux/guestgate/*.h ||
+			echo "$sym: exported without kernel-doc in include/linux/guestgate{.h,/}"
 	done
 }
 
