@@ -3,7 +3,7 @@
  * guestgate_pfn_cache: the pfn cache through the C API, on real mappings
  * of an mm attached to the case's kthread (kunit_vm_mmap() attaches one
  * inside the case: suite init and exit run in other kthreads), plus Rust
- * cases for the memslot table and the read guard (rust/pfn_cache.rs).
+ * cases for the memslot table and the read guard (rust/pfn_cache/kunit.rs).
  *
  * MADV_DONTNEED is done as madvise() does it, with zap_page_range_single()
  * under the mmap read lock (do_madvise() is not exported).

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C API: see `include/linux/guestgate/pfncache.h` for each function. A C
+//! handle is a [`PfnCache`] given up with `into_raw()`, or an
+//! `Arc<Memslots>` given up with [`Arc::into_raw`]; the callers' contract
+//! is that they pass handles they got from guestgate and not destroyed yet.
+
+use super::*;
+
+fn errno(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+type Slots = bindings::guestgate_memslots;
+
+/// # Safety
+///
+/// `slotsp` is valid for writes.
+#[no_mangle]
+unsafe extern "C" fn guestgate_memslots_create(slotsp: *mut *mut Slots) -> c_int {
+    match Memslots::new() {
+        Ok(s) => {
+            // SAFETY: By the safety requirements.
+            unsafe { slotsp.write(Arc::into_raw(s).cast_mut().cast()) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `slots` is a live handle.
+unsafe fn slots<'a>(slots: *mut Slots) -> ArcBorrow<'a, Memslots> {
+    // SAFETY: From `Arc::into_raw()`, and its creator's reference stays
+    // until `guestgate_memslots_destroy()` (safety requirements).
+    unsafe { ArcBorrow::from_raw(slots.cast_const().cast()) }
+}
+
+/// # Safety
+///
+/// `s` is a live handle.
+#[no_mangle]
+unsafe extern "C" fn guestgate_memslots_set(
+    s: *mut Slots,
+    id: u32,
+    base_gfn: u64,
+    npages: u64,
+    uhva: c_ulong,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    errno(unsafe { slots(s) }.set(id, base_gfn, npages, uhva as u64))
+}
+
+/// # Safety
+///
+/// `s` is a live handle.
+#[no_mangle]
+unsafe extern "C" fn guestgate_memslots_generation(s: *mut Slots) -> u64 {
+    // SAFETY: By the safety requirements.
+    unsafe { slots(s) }.generation()
+}
+
+/// # Safety
+///
+/// `s` is NULL or a live handle, which this call ends.
+#[no_mangle]
+unsafe extern "C" fn guestgate_memslots_destroy(s: *mut Slots) {
+    if !s.is_null() {
+        // SAFETY: The creator's reference, given up here.
+        drop(unsafe { Arc::from_raw(s.cast_const().cast::<Memslots>()) });
+    }
+}
+
+/// # Safety
+///
+/// `gpcp` is valid for writes.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_init(gpcp: *mut *mut Gpc, flags: c_uint) -> c_int {
+    if flags & !bindings::GUESTGATE_GPC_WRITABLE != 0 {
+        return EINVAL.to_errno();
+    }
+    match PfnCache::new(flags & bindings::GUESTGATE_GPC_WRITABLE != 0) {
+        Ok(c) => {
+            // SAFETY: By the safety requirements.
+            unsafe { gpcp.write(c.into_raw()) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `gpc` and `s` are live handles.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_activate(
+    gpc: *mut Gpc,
+    s: *mut Slots,
+    gpa: u64,
+    len: c_ulong,
+) -> c_int {
+    if s.is_null() {
+        return EINVAL.to_errno();
+    }
+    // SAFETY: By the safety requirements.
+    let (cache, table) = unsafe { (PfnCache::borrow_raw(gpc), slots(s)) };
+    errno(cache.activate_gpa(table, gpa, len))
+}
+
+/// # Safety
+///
+/// `gpc` is a live handle.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_activate_hva(
+    gpc: *mut Gpc,
+    uhva: c_ulong,
+    len: c_ulong,
+) -> c_int {
+    // SAFETY: By the safety requirements.
+    errno(unsafe { PfnCache::borrow_raw(gpc) }.activate_hva(uhva as u64, len))
+}
+
+/// # Safety
+///
+/// `gpc` is a live handle, read-locked by the caller.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_pfn(gpc: *mut Gpc) -> c_ulong {
+    // SAFETY: By the safety requirements, the lock is held.
+    let f = unsafe { PfnCache::borrow_raw(gpc) }.fields();
+    // SAFETY: As above.
+    unsafe { (*f).pfn as c_ulong }
+}
+
+/// # Safety
+///
+/// `gpc` is a live handle.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_refresh(gpc: *mut Gpc, len: c_ulong) -> c_int {
+    // SAFETY: By the safety requirements.
+    errno(unsafe { PfnCache::borrow_raw(gpc) }.refresh(len))
+}
+
+/// # Safety
+///
+/// `gpc` is a live handle.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_deactivate(gpc: *mut Gpc) {
+    // SAFETY: By the safety requirements.
+    unsafe { PfnCache::borrow_raw(gpc) }.deactivate();
+}
+
+/// # Safety
+///
+/// `gpc` is a live handle.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_invalidate(gpc: *mut Gpc) {
+    // SAFETY: By the safety requirements.
+    unsafe { PfnCache::borrow_raw(gpc) }.invalidate();
+}
+
+/// # Safety
+///
+/// `gpc` is NULL or a live handle, which this call ends.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_destroy(gpc: *mut Gpc) {
+    if !gpc.is_null() {
+        // SAFETY: Given up by the caller, so owned here.
+        drop(ManuallyDrop::into_inner(unsafe {
+            PfnCache::borrow_raw(gpc)
+        }));
+    }
+}
+
+/// # Safety
+///
+/// `gpc` is a live handle; `stats` is valid for writes.
+#[no_mangle]
+unsafe extern "C" fn guestgate_gpc_stats(gpc: *mut Gpc, stats: *mut bindings::guestgate_gpc_stats) {
+    // SAFETY: By the safety requirements.
+    unsafe { stats.write(PfnCache::borrow_raw(gpc).stats()) };
+}
+
+bindings::c_prototype!(guestgate_memslots_create: unsafe extern "C" fn(*mut *mut Slots) -> c_int);
+bindings::c_prototype!(
+    guestgate_memslots_set: unsafe extern "C" fn(*mut Slots, u32, u64, u64, c_ulong) -> c_int
+);
+bindings::c_prototype!(guestgate_memslots_generation: unsafe extern "C" fn(*mut Slots) -> u64);
+bindings::c_prototype!(guestgate_memslots_destroy: unsafe extern "C" fn(*mut Slots));
+bindings::c_prototype!(guestgate_gpc_init: unsafe extern "C" fn(*mut *mut Gpc, c_uint) -> c_int);
+bindings::c_prototype!(
+    guestgate_gpc_activate: unsafe extern "C" fn(*mut Gpc, *mut Slots, u64, c_ulong) -> c_int
+);
+bindings::c_prototype!(
+    guestgate_gpc_activate_hva: unsafe extern "C" fn(*mut Gpc, c_ulong, c_ulong) -> c_int
+);
+bindings::c_prototype!(guestgate_gpc_pfn: unsafe extern "C" fn(*mut Gpc) -> c_ulong);
+bindings::c_prototype!(guestgate_gpc_refresh: unsafe extern "C" fn(*mut Gpc, c_ulong) -> c_int);
+bindings::c_prototype!(guestgate_gpc_invalidate: unsafe extern "C" fn(*mut Gpc));
+bindings::c_prototype!(guestgate_gpc_deactivate: unsafe extern "C" fn(*mut Gpc));
+bindings::c_prototype!(guestgate_gpc_destroy: unsafe extern "C" fn(*mut Gpc));
+bindings::c_prototype!(
+    guestgate_gpc_stats: unsafe extern "C" fn(*mut Gpc, *mut bindings::guestgate_gpc_stats)
+);
