@@ -32,17 +32,17 @@ static UNKNOWN_IOCTLS: AtomicU64 = AtomicU64::new(0);
 ///
 /// # Invariants
 ///
-/// While a `Registration` exists, `/dev/guestgate` is registered, and it is
-/// the only `Registration`.
-pub(crate) struct Registration(());
+/// While a `MiscDevice` exists, `/dev/guestgate` is registered, and it is
+/// the only `MiscDevice`.
+pub(crate) struct MiscDevice(());
 
-impl Registration {
+impl MiscDevice {
     /// Registers `/dev/guestgate`: a door for userspace, opened once
     /// everything behind it is in place and nothing after it can fail (a
     /// file opened during a module init that then fails would keep file
     /// operations in the freed module).
     ///
-    /// Fails with `EBUSY` while another `Registration` exists.
+    /// Fails with `EBUSY` while another `MiscDevice` exists.
     pub(crate) fn new() -> Result<Self> {
         if REGISTERED.swap(true, Relaxed) {
             return Err(EBUSY);
@@ -58,10 +58,10 @@ impl Registration {
     }
 }
 
-impl Drop for Registration {
+impl Drop for MiscDevice {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the device is registered, and this is
-        // the only `Registration`, so it is unregistered once. Files still
+        // the only `MiscDevice`, so it is unregistered once. Files still
         // open keep working: they pin this module and its file operations.
         unsafe { bindings::guestgate_device_unregister() };
         REGISTERED.store(false, Relaxed);

@@ -278,9 +278,9 @@ impl GuestExited {
 }
 
 /// The debugfs file `guest_entry`, while the module is loaded.
-pub(crate) struct Registration(());
+pub(crate) struct DebugfsFile(());
 
-impl Registration {
+impl DebugfsFile {
     /// Creates the debugfs file.
     pub(crate) fn new() -> Self {
         // SAFETY: FFI call; the debugfs directory exists (`device::Debugfs`
@@ -290,7 +290,7 @@ impl Registration {
     }
 }
 
-impl Drop for Registration {
+impl Drop for DebugfsFile {
     fn drop(&mut self) {
         // SAFETY: FFI call; the file was created by `new`.
         unsafe { bindings::guestgate_entry_unregister() };

@@ -52,11 +52,11 @@ module! {
 /// The loaded module: owns every registration. Fields drop in declaration
 /// order, the reverse of their registration.
 struct GuestGate {
-    _pfn_cache: pfn_cache::Registration,
+    _pfn_cache: pfn_cache::DebugfsFile,
     _perf_debugfs: perf_callbacks::DebugfsFile,
-    _guest_entry: guest_entry::Registration,
+    _guest_entry: guest_entry::DebugfsFile,
     _debugfs: device::Debugfs,
-    _device: device::Registration,
+    _device: device::MiscDevice,
     _perf_bridge: perf_callbacks::Bridge,
 }
 
@@ -67,11 +67,11 @@ impl kernel::Module for GuestGate {
     /// with file operations in the freed module.
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let perf_bridge = perf_callbacks::Bridge::new()?;
-        let device = device::Registration::new()?;
+        let device = device::MiscDevice::new()?;
         let debugfs = device::Debugfs::new();
-        let guest_entry = guest_entry::Registration::new();
+        let guest_entry = guest_entry::DebugfsFile::new();
         let perf_debugfs = perf_callbacks::DebugfsFile::new();
-        let pfn_cache = pfn_cache::Registration::new();
+        let pfn_cache = pfn_cache::DebugfsFile::new();
         let ver = info::version();
         pr_info!(
             "{}.{}.{} loaded (abi {}, features {:#x})\n",

@@ -107,7 +107,7 @@ mod bench;
 mod kunit;
 
 pub(crate) use cache::PfnCache;
-pub(crate) use debugfs::Registration;
+pub(crate) use debugfs::DebugfsFile;
 use fault_injection::BREAK_REFRESH;
 pub(crate) use memslots::{Memslots, MAX_SLOTS};
 use notifier::invalidate;

@@ -9,9 +9,9 @@ use super::*;
 /// # Invariants
 ///
 /// `guestgate_gpc_debugfs_register()` was called and is undone on drop.
-pub(crate) struct Registration(());
+pub(crate) struct DebugfsFile(());
 
-impl Registration {
+impl DebugfsFile {
     /// Creates the debugfs file; the debugfs directory exists.
     pub(crate) fn new() -> Self {
         // SAFETY: FFI call; the directory (`device::Debugfs`) is registered
@@ -22,7 +22,7 @@ impl Registration {
     }
 }
 
-impl Drop for Registration {
+impl Drop for DebugfsFile {
     fn drop(&mut self) {
         // SAFETY: Registered (type invariant), undone once here.
         unsafe { bindings::guestgate_gpc_debugfs_unregister() };

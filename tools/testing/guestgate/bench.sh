@@ -277,7 +277,7 @@ pfn_cache()
 	echo "  at run time each is a 5-byte 'xor %eax,%eax' while nothing is registered,"
 	echo "  a direct call of the registered function once a set is"
 	echo
-	echo "Rust callers (rust/perf_callbacks.rs): every call of __SCT__ in guestgate.ko"
+	echo "Rust callers (rust/perf_callbacks/dispatch.rs): every call of __SCT__ in guestgate.ko"
 	echo "  direct calls of a trampoline: $(objdump -dr "$GG_TOP/guestgate.ko" |
 		grep -cE 'R_X86_64_PLT32\s+__SCT____guestgate_guest_')"
 	echo "  indirect-call thunks in the Rust dispatch: $(objdump -dr "$GG_TOP/guestgate.ko" |

@@ -3,7 +3,7 @@
  * guestgate_perf_callbacks: registration rules, dispatch and patching of
  * the perf guest-info callbacks, through the C API as another module sees
  * it (inline-patched call sites), plus Rust cases for the Rust API
- * (rust/perf_callbacks.rs).
+ * (rust/perf_callbacks/kunit.rs).
  *
  * The cases need the slot free: run them before anything registers (the
  * sample, the stress module).
