@@ -3,11 +3,12 @@
 //! The C side of guestgate, as bindgen sees it.
 //!
 //! Generated at build time from `rust/bindings_helper.h`: the public C API
-//! (`include/linux/guestgate.h`), the UAPI (`include/uapi/linux/guestgate.h`) and
-//! the private contract with the C shims (`rust/shim.h`). Nothing is declared by
-//! hand. The layout assertions below pin every struct both sides share to the
-//! figures the C shims assert with `static_assert()`, so a header change that
-//! moves a field fails to build on both sides.
+//! (`include/linux/guestgate.h`), the UAPI (`include/uapi/linux/guestgate.h`)
+//! and the private contract with the C shims (`rust/shim.h`, which includes
+//! each shim's header). Nothing is declared by hand. The layout assertions
+//! below pin every struct both sides share to the figures the C shims assert
+//! with `static_assert()`, so a header change that moves a field fails to
+//! build on both sides.
 
 use core::mem::{offset_of, size_of};
 use kernel::{ffi::c_uint, types::AsBytes};

@@ -16,7 +16,9 @@
 #include <linux/stddef.h>
 #include <kunit/visibility.h>
 
-#include "shim.h"
+#include <linux/guestgate.h>
+
+#include "device_shim.h"
 
 /* bindings.rs asserts the same figures for bindgen's view of the struct. */
 static_assert(sizeof(struct guestgate_device_stats) == 32);

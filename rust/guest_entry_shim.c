@@ -32,7 +32,8 @@
 #include <asm/processor.h>
 #include <kunit/visibility.h>
 
-#include "shim.h"
+#include "device_shim.h"
+#include "guest_entry_shim.h"
 
 static_assert(sizeof(struct guestgate_entry_stats) ==
 	      8 * (4 + GUESTGATE_ENTRY_NR_MISUSE));

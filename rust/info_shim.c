@@ -6,7 +6,7 @@
 #include <linux/export.h>
 #include <linux/stddef.h>
 
-#include "shim.h"
+#include <linux/guestgate.h>
 
 /* guestgate_get_version() is defined in info.rs. */
 EXPORT_SYMBOL_GPL(guestgate_get_version);

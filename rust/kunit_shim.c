@@ -4,7 +4,7 @@
  */
 #include <kunit/test.h>
 
-#include "shim.h"
+#include "kunit_shim.h"
 
 void guestgate_kunit_check(struct kunit *test, bool ok, const char *file,
 			   int line, const char *expr)

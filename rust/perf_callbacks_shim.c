@@ -38,7 +38,8 @@
 #include <linux/workqueue.h>
 #include <kunit/visibility.h>
 
-#include "shim.h"
+#include "device_shim.h"
+#include "perf_callbacks_shim.h"
 
 /* bindings.rs asserts the same figures for bindgen's view of the structs. */
 static_assert(sizeof(struct guestgate_perf_stats) == 48);

@@ -15,7 +15,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 
-#include "shim.h"
+#include "pfn_cache_file_shim.h"
 
 /**
  * struct guestgate_pfn_run - one call of a function in another context

@@ -27,7 +27,8 @@
 #include <linux/stddef.h>
 #include <kunit/visibility.h>
 
-#include "shim.h"
+#include "device_shim.h"
+#include "pfn_cache_shim.h"
 
 /*
  * bindings.rs asserts the same figures for bindgen's view of the structs.

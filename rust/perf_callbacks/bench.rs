@@ -88,7 +88,7 @@ impl Drop for BenchRegistration {
     }
 }
 
-/// `guestgate_rs_perf_bench()`: see `rust/shim.h`.
+/// `guestgate_rs_perf_bench()`: see `rust/perf_callbacks_shim.h`.
 ///
 /// # Safety
 ///

@@ -6,7 +6,7 @@ use super::*;
 
 use crate::kunit::tsc;
 
-/// `guestgate_rs_gpc_bench()`: see `rust/shim.h`.
+/// `guestgate_rs_gpc_bench()`: see `rust/pfn_cache_shim.h`.
 ///
 /// # Safety
 ///

@@ -19,7 +19,7 @@ pub(super) unsafe fn invalidate(pc: *mut Cache) {
     }
 }
 
-/// The notifier's work: see `rust/shim.h`.
+/// The notifier's work: see `rust/pfn_cache_shim.h`.
 ///
 /// # Safety
 ///

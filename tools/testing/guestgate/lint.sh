@@ -152,8 +152,8 @@ check "rustfmt --check" "$GG_RUSTFMT" --check --config-path .rustfmt.toml $rs_fi
 check "clippy" clippy
 check "the crate builds without CONFIG_KUNIT" rust_without_kunit
 # shellcheck disable=SC2086
-check "kernel-doc -Wall include/ rust/shim.h" \
-	"$kdir/scripts/kernel-doc" -none -Wall $(git ls-files -co --exclude-standard 'include/*.h') rust/shim.h
+check "kernel-doc -Wall include/ rust/*.h" \
+	"$kdir/scripts/kernel-doc" -none -Wall $(git ls-files -co --exclude-standard 'include/*.h' 'rust/*.h')
 check "every export is GPL-only with kernel-doc" exports_documented
 for f in $c_files; do
 	check "checkpatch --strict $f" \

@@ -4,7 +4,7 @@
  * Rust cases inside guestgate.ko (rust/device.rs).
  */
 #include "guestgate_kunit.h"
-#include "shim.h"
+#include "device_shim.h"
 
 static void guestgate_device_ioctl(struct kunit *test)
 {

@@ -29,7 +29,7 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 
-#include "shim.h"
+#include "guest_entry_shim.h"
 
 /* What a step does. */
 enum gg_entry_op {

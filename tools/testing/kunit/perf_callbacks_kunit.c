@@ -15,7 +15,7 @@
 #include <linux/string.h>
 
 #include "guestgate_kunit.h"
-#include "shim.h"
+#include "perf_callbacks_shim.h"
 
 static unsigned int calls_state, calls_get_ip, calls_pt, calls_pmi;
 

@@ -20,7 +20,7 @@
 #include <linux/uaccess.h>
 
 #include "guestgate_kunit.h"
-#include "shim.h"
+#include "pfn_cache_shim.h"
 
 /* An anonymous mapping of @pages pages in the case's mm; fails the case if none. */
 static unsigned long gg_map(struct kunit *test, unsigned long pages,

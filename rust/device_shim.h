@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * guestgate: /dev/guestgate and the debugfs directory (device_shim.c, device.rs).
+ *
+ * Part of the contract between the Rust crate and its C shims (shim.h
+ * includes every part).
+ */
+#ifndef _GUESTGATE_DEVICE_SHIM_H
+#define _GUESTGATE_DEVICE_SHIM_H
+
+#include <linux/types.h>
+#include <uapi/linux/guestgate.h>
+
+struct kunit;
+struct dentry;
+
+/* device_shim.c, for device.rs */
+int guestgate_device_register(void);
+void guestgate_device_unregister(void);
+/* The debugfs directory guestgate/ and its state file. */
+void guestgate_debugfs_register(void);
+void guestgate_debugfs_unregister(void);
+/* debugfs directory guestgate/, while registered */
+extern struct dentry *guestgate_debugfs;
+
+/**
+ * struct guestgate_device_stats - counters of /dev/guestgate for debugfs
+ * @opens: successful opens
+ * @releases: releases (last close of an open file)
+ * @ioctls: ioctl calls, known or not
+ * @unknown_ioctls: ioctl calls answered with -ENOTTY
+ */
+struct guestgate_device_stats {
+	u64 opens;
+	u64 releases;
+	u64 ioctls;
+	u64 unknown_ioctls;
+};
+
+/*
+ * The ioctl numbers as the C compiler computes them, for bindgen, which
+ * cannot expand _IOR().
+ */
+enum guestgate_ioctl_cmd {
+	GUESTGATE_CMD_VERSION = GUESTGATE_IOCTL_VERSION,
+	GUESTGATE_CMD_PFN_SET_MEMSLOTS = GUESTGATE_IOCTL_PFN_SET_MEMSLOTS,
+	GUESTGATE_CMD_PFN_CREATE = GUESTGATE_IOCTL_PFN_CREATE,
+	GUESTGATE_CMD_PFN_ACTIVATE = GUESTGATE_IOCTL_PFN_ACTIVATE,
+	GUESTGATE_CMD_PFN_ACCESS = GUESTGATE_IOCTL_PFN_ACCESS,
+	GUESTGATE_CMD_PFN_REFRESH = GUESTGATE_IOCTL_PFN_REFRESH,
+	GUESTGATE_CMD_PFN_DEACTIVATE = GUESTGATE_IOCTL_PFN_DEACTIVATE,
+	GUESTGATE_CMD_PFN_DESTROY = GUESTGATE_IOCTL_PFN_DESTROY,
+	GUESTGATE_CMD_PFN_STATS = GUESTGATE_IOCTL_PFN_STATS,
+};
+
+/* device.rs, for device_shim.c */
+int guestgate_rs_open(void **priv);
+void guestgate_rs_release(void *priv);
+long guestgate_rs_ioctl(void *priv, unsigned int cmd, unsigned long arg);
+void guestgate_rs_device_stats(struct guestgate_device_stats *stats);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Rust KUnit cases, exported for guestgate_kunit.ko */
+void guestgate_kunit_device_ioctl(struct kunit *test);
+void guestgate_kunit_device_open_release(struct kunit *test);
+#endif
+
+#endif /* _GUESTGATE_DEVICE_SHIM_H */
