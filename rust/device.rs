@@ -15,7 +15,7 @@ use core::{
     sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
 };
 use kernel::{
-    error::to_result,
+    error::{from_result, to_result},
     ffi::{c_int, c_long, c_uint, c_ulong},
     prelude::*,
     sync::Arc,
@@ -151,15 +151,13 @@ impl DeviceFile {
 /// once.
 #[no_mangle]
 unsafe extern "C" fn guestgate_rs_open(priv_: *mut *mut c_void) -> c_int {
-    match DeviceFile::new().and_then(|f| Ok(KBox::new(f, GFP_KERNEL)?)) {
-        Ok(file) => {
-            // SAFETY: `priv_` is valid for writes by the safety requirements.
-            unsafe { priv_.write(KBox::into_raw(file).cast()) };
-            OPENS.fetch_add(1, Relaxed);
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| {
+        let file = KBox::new(DeviceFile::new()?, GFP_KERNEL)?;
+        // SAFETY: `priv_` is valid for writes by the safety requirements.
+        unsafe { priv_.write(KBox::into_raw(file).cast()) };
+        OPENS.fetch_add(1, Relaxed);
+        Ok(0)
+    })
 }
 
 /// Releases a file opened by [`guestgate_rs_open`].
@@ -189,10 +187,7 @@ unsafe extern "C" fn guestgate_rs_ioctl(priv_: *mut c_void, cmd: c_uint, arg: c_
     // SAFETY: By the safety requirements `priv_` points to a live
     // `DeviceFile`, shared by the concurrent ioctls of the file.
     let file = unsafe { &*priv_.cast::<DeviceFile>() };
-    match file.ioctl(cmd, arg as UserPtr) {
-        Ok(ret) => ret,
-        Err(e) => e.to_errno() as c_long,
-    }
+    from_result(|| file.ioctl(cmd, arg as UserPtr))
 }
 
 /// Reads the device counters, for debugfs.

@@ -4,6 +4,7 @@
 //! run by `guestgate_stress.ko`).
 
 use super::*;
+use kernel::error::from_result;
 
 use crate::kunit::tsc;
 use core::hint::black_box;
@@ -96,14 +97,12 @@ impl Drop for BenchRegistration {
 /// unregisters for kind 1).
 #[no_mangle]
 unsafe extern "C" fn guestgate_rs_perf_bench(kind: u32, calls: u64, cycles: *mut u64) -> c_int {
-    match run(kind, calls) {
-        Ok(c) => {
-            // SAFETY: `cycles` is valid for writes by the safety requirements.
-            unsafe { cycles.write(c) };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| {
+        let c = run(kind, calls)?;
+        // SAFETY: `cycles` is valid for writes by the safety requirements.
+        unsafe { cycles.write(c) };
+        Ok(0)
+    })
 }
 
 bindings::c_prototype!(

@@ -3,6 +3,7 @@
 //! The exported C API and the counters' reader for debugfs.
 
 use super::*;
+use kernel::error::from_result;
 
 /// `guestgate_register_guest_info_callbacks()`: see
 /// `include/linux/guestgate/perf.h`.
@@ -13,11 +14,11 @@ use super::*;
 /// is unregistered; its hooks follow the C API's rules.
 #[no_mangle]
 unsafe extern "C" fn guestgate_register_guest_info_callbacks(cbs: *const Callbacks) -> c_int {
-    // SAFETY: By the safety requirements.
-    match unsafe { register(cbs) } {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| {
+        // SAFETY: By the safety requirements.
+        unsafe { register(cbs) }?;
+        Ok(0)
+    })
 }
 
 /// `guestgate_unregister_guest_info_callbacks()`: see
@@ -28,10 +29,7 @@ unsafe extern "C" fn guestgate_register_guest_info_callbacks(cbs: *const Callbac
 /// Process context. `cbs` is only compared, never dereferenced.
 #[no_mangle]
 unsafe extern "C" fn guestgate_unregister_guest_info_callbacks(cbs: *const Callbacks) -> c_int {
-    match unregister(cbs) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| unregister(cbs).map(|()| 0))
 }
 
 /// Reads the counters, for debugfs.

@@ -6,13 +6,7 @@
 //! is that they pass handles they got from guestgate and not destroyed yet.
 
 use super::*;
-
-fn errno(r: Result) -> c_int {
-    match r {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
-}
+use kernel::error::from_result;
 
 type Slots = bindings::guestgate_memslots;
 
@@ -21,14 +15,12 @@ type Slots = bindings::guestgate_memslots;
 /// `slotsp` is valid for writes.
 #[no_mangle]
 unsafe extern "C" fn guestgate_memslots_create(slotsp: *mut *mut Slots) -> c_int {
-    match Memslots::new() {
-        Ok(s) => {
-            // SAFETY: By the safety requirements.
-            unsafe { slotsp.write(Arc::into_raw(s).cast_mut().cast()) };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| {
+        let s = Memslots::new()?;
+        // SAFETY: By the safety requirements.
+        unsafe { slotsp.write(Arc::into_raw(s).cast_mut().cast()) };
+        Ok(0)
+    })
 }
 
 /// # Safety
@@ -52,7 +44,8 @@ unsafe extern "C" fn guestgate_memslots_set(
     uhva: c_ulong,
 ) -> c_int {
     // SAFETY: By the safety requirements.
-    errno(unsafe { slots(s) }.set(id, base_gfn, npages, uhva as u64))
+    let table = unsafe { slots(s) };
+    from_result(|| table.set(id, base_gfn, npages, uhva as u64).map(|()| 0))
 }
 
 /// # Safety
@@ -83,14 +76,12 @@ unsafe extern "C" fn guestgate_gpc_init(gpcp: *mut *mut Gpc, flags: c_uint) -> c
     if flags & !bindings::GUESTGATE_GPC_WRITABLE != 0 {
         return EINVAL.to_errno();
     }
-    match PfnCache::new(flags & bindings::GUESTGATE_GPC_WRITABLE != 0) {
-        Ok(c) => {
-            // SAFETY: By the safety requirements.
-            unsafe { gpcp.write(c.into_raw()) };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| {
+        let c = PfnCache::new(flags & bindings::GUESTGATE_GPC_WRITABLE != 0)?;
+        // SAFETY: By the safety requirements.
+        unsafe { gpcp.write(c.into_raw()) };
+        Ok(0)
+    })
 }
 
 /// # Safety
@@ -108,7 +99,7 @@ unsafe extern "C" fn guestgate_gpc_activate(
     }
     // SAFETY: By the safety requirements.
     let (cache, table) = unsafe { (PfnCache::borrow_raw(gpc), slots(s)) };
-    errno(cache.activate_gpa(table, gpa, len))
+    from_result(|| cache.activate_gpa(table, gpa, len).map(|()| 0))
 }
 
 /// # Safety
@@ -121,7 +112,8 @@ unsafe extern "C" fn guestgate_gpc_activate_hva(
     len: c_ulong,
 ) -> c_int {
     // SAFETY: By the safety requirements.
-    errno(unsafe { PfnCache::borrow_raw(gpc) }.activate_hva(uhva as u64, len))
+    let cache = unsafe { PfnCache::borrow_raw(gpc) };
+    from_result(|| cache.activate_hva(uhva as u64, len).map(|()| 0))
 }
 
 /// # Safety
@@ -141,7 +133,8 @@ unsafe extern "C" fn guestgate_gpc_pfn(gpc: *mut Gpc) -> c_ulong {
 #[no_mangle]
 unsafe extern "C" fn guestgate_gpc_refresh(gpc: *mut Gpc, len: c_ulong) -> c_int {
     // SAFETY: By the safety requirements.
-    errno(unsafe { PfnCache::borrow_raw(gpc) }.refresh(len))
+    let cache = unsafe { PfnCache::borrow_raw(gpc) };
+    from_result(|| cache.refresh(len).map(|()| 0))
 }
 
 /// # Safety
