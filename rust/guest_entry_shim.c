@@ -58,6 +58,8 @@ static const char * const guestgate_misuse_rule[GUESTGATE_ENTRY_NR_MISUSE] = {
 		"guest timing exited without timing enter (ignored)",
 	[GUESTGATE_MISUSE_TIMING_EXIT_IN_GUEST] =
 		"guest timing exited inside the guest (the guest exited first)",
+	[GUESTGATE_MISUSE_NO_MM] =
+		"guest entered from a task without an mm, a kernel thread (ignored: context tracking forbids it)",
 };
 
 static unsigned long guestgate_misuse_warned;
@@ -198,6 +200,7 @@ static const char * const guestgate_misuse_name[GUESTGATE_ENTRY_NR_MISUSE] = {
 	[GUESTGATE_MISUSE_EXIT_MISMATCHED] = "exit_mismatched",
 	[GUESTGATE_MISUSE_TIMING_EXIT_NOT_ENTERED] = "timing_exit_not_entered",
 	[GUESTGATE_MISUSE_TIMING_EXIT_IN_GUEST] = "timing_exit_in_guest",
+	[GUESTGATE_MISUSE_NO_MM] = "no_mm",
 };
 
 /**

@@ -15,15 +15,18 @@
 #include <linux/lockdep.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/types.h>
 #include <linux/vtime.h>
 
 /*
  * Guest entry and exit
  *
- * What a hypervisor tells the kernel around running a guest, in this order
- * (see Documentation/guest-entry-exit.rst):
+ * What a hypervisor tells the kernel around running a guest, in this order,
+ * from the task that runs the guest, which has an mm (a user task, or a
+ * kernel thread in kthread_use_mm()) (see Documentation/guest-entry-exit.rst):
  *
+ *	preempt_disable();
  *	local_irq_disable();
  *	guestgate_timing_enter_irqoff();
  *	guestgate_state_enter_irqoff();		(noinstr caller)
@@ -33,10 +36,15 @@
  *	local_irq_disable();
  *	guestgate_timing_exit_irqoff();
  *	local_irq_enable();
+ *	preempt_enable();
  *
  * Ticks taken while guest timing is entered are charged to the task as guest
  * time, so timing exit comes after the interrupts that arrived during the
- * guest were taken. Between context enter and context exit (inside state
+ * guest were taken. Preemption stays disabled from timing enter to timing
+ * exit, across the window where interrupts are enabled: the state is the
+ * CPU's, so a task that migrated there would leave PF_VCPU set and its old
+ * CPU in timing, and exit timing on a CPU that never entered it (a misuse
+ * the new CPU reports). Between context enter and context exit (inside state
  * enter/exit) the CPU is in an RCU extended quiescent state: no RCU,
  * tracing, lockdep or instrumented code may run there, so the code that
  * runs the guest is noinstr.
@@ -71,6 +79,7 @@ enum guestgate_entry_misuse {
 	GUESTGATE_MISUSE_EXIT_MISMATCHED,
 	GUESTGATE_MISUSE_TIMING_EXIT_NOT_ENTERED,
 	GUESTGATE_MISUSE_TIMING_EXIT_IN_GUEST,
+	GUESTGATE_MISUSE_NO_MM,
 	GUESTGATE_ENTRY_NR_MISUSE,
 };
 
@@ -217,6 +226,14 @@ static __always_inline bool __guestgate_may_enter_guest(const char *fn)
 				   GUESTGATE_MISUSE_GUEST_NESTED, fn);
 		return false;
 	}
+	/*
+	 * Guest mode is user mode to context tracking, which warns when a
+	 * task without an mm (a kernel thread that adopted none) enters it.
+	 */
+	if (unlikely(!current->mm)) {
+		__guestgate_misuse(GUESTGATE_MISUSE_NO_MM, fn);
+		return false;
+	}
 	return true;
 }
 
@@ -300,7 +317,8 @@ static __always_inline void __guestgate_exit_guest_checked(u8 want,
  * its guest vtime). Must be called before guestgate_state_enter_irqoff() or
  * guestgate_context_enter_irqoff(), from the task that runs the guest.
  *
- * Context: Interrupts disabled; noinstr callers allowed.
+ * Context: Interrupts disabled, and preemption until
+ * guestgate_timing_exit_irqoff(); noinstr callers allowed.
  */
 static __always_inline void guestgate_timing_enter_irqoff(void)
 {
@@ -365,7 +383,8 @@ static __always_inline void guestgate_timing_exit_irqoff(void)
  * code may run. Lockdep and IRQ-flag tracing are not told; prefer
  * guestgate_state_enter_irqoff(), which does.
  *
- * Context: Interrupts disabled, guest timing entered, noinstr caller.
+ * Context: Interrupts disabled, guest timing entered, in a task with an mm;
+ * noinstr caller.
  */
 static __always_inline void guestgate_context_enter_irqoff(void)
 {
@@ -399,7 +418,8 @@ static __always_inline void guestgate_context_exit_irqoff(void)
  * enabled as far as lockdep and tracing know. The analogue of
  * exit_to_user_mode().
  *
- * Context: Interrupts disabled, guest timing entered, noinstr caller.
+ * Context: Interrupts disabled, guest timing entered, in a task with an mm;
+ * noinstr caller.
  */
 static __always_inline void guestgate_state_enter_irqoff(void)
 {

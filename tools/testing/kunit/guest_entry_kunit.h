@@ -124,9 +124,12 @@ enum gg_entry_cpus {
  * @delta: The change of each counter of guestgate_entry_stats() that one
  *         run of the steps must make; every counter not named stays.
  * @steps: The steps, in order, up to the first GG_OP_END.
+ * @no_mm: Run the steps in a kernel thread without an mm (every other case
+ *         adopts one: guest mode needs it).
  */
 struct gg_entry_case {
 	enum gg_entry_cpus cpus;
+	bool no_mm;
 	struct guestgate_entry_stats delta;
 	struct gg_entry_step steps[GG_MAX_STEPS];
 };
@@ -135,10 +138,12 @@ struct gg_entry_case {
  * struct gg_entry_test - Per-case data of the guest entry suites.
  * @mm: The mm the case's kthread uses while it enters guest mode.
  * @cpus: The kthread's affinity, restored after the case pinned it.
+ * @no_mm: gg_entry_on_cpus() does not use @mm (struct gg_entry_case).
  */
 struct gg_entry_test {
 	struct mm_struct *mm;
 	struct cpumask *cpus;
+	bool no_mm;
 };
 
 /* The view of this CPU; inlined into noinstr code, so also in guest mode. */
@@ -245,8 +250,9 @@ typedef void gg_entry_cpu_fn(struct kunit *test, unsigned int cpu,
  * gg_entry_on_cpus() - Run a function on each selected online CPU.
  * @test: The running case.
  * @which: enum gg_entry_cpus.
- * @fn: Called pinned to @cpu, with an mm in use. It must not abort (no
- *      KUNIT_ASSERT_*()): the mm is released after it, by this kthread.
+ * @fn: Called pinned to @cpu, with an mm in use unless the case says
+ *      no_mm. It must not abort (no KUNIT_ASSERT_*()): the mm is released
+ *      after it, by this kthread.
  * @arg: Passed to @fn.
  *
  * The CPUs where guest mode is an RCU extended quiescent state come first,
@@ -263,7 +269,8 @@ static inline void gg_entry_on_cpus(struct kunit *test,
 	int eqs;
 
 	cpumask_copy(ctx->cpus, current->cpus_ptr);
-	kthread_use_mm(ctx->mm);
+	if (!ctx->no_mm)
+		kthread_use_mm(ctx->mm);
 	for (eqs = 1; eqs >= 0; eqs--) {
 		for_each_online_cpu(cpu) {
 			if (context_tracking_enabled_cpu(cpu) != eqs ||
@@ -278,7 +285,8 @@ static inline void gg_entry_on_cpus(struct kunit *test,
 		}
 	}
 	KUNIT_EXPECT_EQ(test, set_cpus_allowed_ptr(current, ctx->cpus), 0);
-	kthread_unuse_mm(ctx->mm);
+	if (!ctx->no_mm)
+		kthread_unuse_mm(ctx->mm);
 	if (!ran)
 		kunit_skip(test, "no online CPU %s",
 			   which == GG_CPUS_EQS ? "with context tracking active (nohz_full)" :
@@ -368,6 +376,7 @@ static inline void gg_entry_run_on(struct kunit *test, unsigned int cpu,
 static inline void gg_entry_run_case(struct kunit *test,
 				     const struct gg_entry_case *c)
 {
+	struct gg_entry_test *ctx = test->priv;
 	unsigned int i, n = gg_entry_nr_steps(c);
 	unsigned long warned = guestgate_entry_warned();
 	unsigned long counted = 0;
@@ -379,7 +388,9 @@ static inline void gg_entry_run_case(struct kunit *test,
 		if (c->delta.misuse[i])
 			counted |= BIT(i);
 
+	ctx->no_mm = c->no_mm;
 	gg_entry_on_cpus(test, c->cpus, gg_entry_run_on, c);
+	ctx->no_mm = false;
 
 	KUNIT_EXPECT_EQ_MSG(test, guestgate_entry_warned() & counted, counted,
 			    "every misuse counted was warned about");

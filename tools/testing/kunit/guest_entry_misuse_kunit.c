@@ -341,6 +341,37 @@ static void guestgate_misuse_timing_exit_in_guest(struct kunit *test)
 	gg_entry_run_case(test, &gg_timing_exit_in_guest_case);
 }
 
+/*
+ * Guest entry, either way, from a kernel thread without an mm is not done:
+ * context tracking takes guest mode for user mode and would warn. Timing,
+ * which needs no mm, is done. (The KUnit case's kthread has no mm; every
+ * other case adopts one.)
+ */
+static const struct gg_entry_case gg_no_mm_case = {
+	.cpus = GG_CPUS_ALL,
+	.no_mm = true,
+	.delta = {
+		.timing_enters = 1,
+		.timing_exits = 1,
+		.misuse[GUESTGATE_MISUSE_NO_MM] = 3,
+	},
+	.steps = {
+		GG_STEP(IRQS_OFF, IDLE, GG_OFF),
+		GG_STEP(TIMING_ENTER, TIMING, GG_TIMED),
+		GG_STEP(STATE_ENTER, TIMING, GG_TIMED),
+		GG_STEP(CONTEXT_ENTER, TIMING, GG_TIMED),
+		GG_STEP(TO_GUEST_MODE, TIMING, GG_TIMED),
+		GG_STEP(TIMING_EXIT, IDLE, GG_OFF),
+		GG_STEP(IRQS_ON, IDLE, GG_START_FLAGS),
+	},
+};
+
+static void guestgate_misuse_no_mm(struct kunit *test)
+{
+	KUNIT_ASSERT_NULL(test, current->mm);
+	gg_entry_run_case(test, &gg_no_mm_case);
+}
+
 static struct kunit_case guestgate_guest_entry_misuse_cases[] = {
 	KUNIT_CASE(guestgate_misuse_irqs_on_timing_enter),
 	KUNIT_CASE(guestgate_misuse_irqs_on_guest_enter),
@@ -354,6 +385,7 @@ static struct kunit_case guestgate_guest_entry_misuse_cases[] = {
 	KUNIT_CASE(guestgate_misuse_exit_mismatched),
 	KUNIT_CASE(guestgate_misuse_timing_exit_not_entered),
 	KUNIT_CASE(guestgate_misuse_timing_exit_in_guest),
+	KUNIT_CASE(guestgate_misuse_no_mm),
 	{}
 };
 
