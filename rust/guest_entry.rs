@@ -82,11 +82,15 @@ impl ExitRule for ExitedRule {
 
 /// Interrupts and preemption disabled on this CPU.
 ///
-/// Dropping it restores the interrupt state it found and enables
-/// preemption. Values nest like `local_irq_save()`, but only the outermost
-/// one, the one that found interrupts enabled, can start guest timing: an
-/// inner one could outlive it (dropped in another order) and then no longer
-/// have interrupts disabled.
+/// Values nest, but only the outermost one, the one that found interrupts
+/// enabled and disabled them, owns them: it alone can start guest timing or
+/// prove that interrupts are disabled ([`IrqsOff::irqs_disabled`]), and
+/// dropping it enables them. Dropping an inner value only enables
+/// preemption, whatever the order of the drops: an inner value dropped
+/// after the outer one must not disable interrupts again, which a plain
+/// `local_irq_restore()` of its flags does where a restore writes the flags
+/// (arm64; on x86 it only ever enables), leaving them disabled with
+/// preemption enabled.
 ///
 /// # Invariants
 ///
@@ -94,14 +98,42 @@ impl ExitRule for ExitedRule {
 /// made; preemption is disabled while it lives (the value cannot leave the
 /// task: it is neither `Send` nor `Sync`). If `flags` say interrupts were
 /// enabled, this value disabled them, and they stay disabled until it is
-/// dropped: only a value whose flags say enabled enables them when dropped,
-/// and no second such value can be made while this one lives.
+/// dropped: only such a value enables them when dropped, and no second
+/// such value can be made while this one lives.
 pub(crate) struct IrqsOff {
     flags: c_ulong,
     _not_send: PhantomData<*mut ()>,
 }
 
+/// Proof that interrupts are disabled on this CPU for `'a`, borrowed from
+/// the value that disabled them ([`IrqsOff::irqs_disabled`]), so that it
+/// cannot outlive it.
+///
+/// # Invariants
+///
+/// Interrupts are disabled on this CPU, and preemption, for `'a`.
+#[derive(Clone, Copy)]
+pub(crate) struct IrqsDisabled<'a> {
+    _state: PhantomData<&'a ()>,
+    _not_send: PhantomData<*mut ()>,
+}
+
 impl IrqsOff {
+    /// Proof that interrupts are disabled while `self` is borrowed: `None`
+    /// for an inner value, whose interrupts an outer one could enable.
+    pub(crate) fn irqs_disabled(&self) -> Option<IrqsDisabled<'_>> {
+        // SAFETY: FFI call without preconditions.
+        if unsafe { bindings::guestgate_entry_irqs_disabled_flags(self.flags) } {
+            return None;
+        }
+        // INVARIANT: `flags` say enabled, so by the type invariant `self`
+        // disabled interrupts and they stay disabled while it lives.
+        Some(IrqsDisabled {
+            _state: PhantomData,
+            _not_send: PhantomData,
+        })
+    }
+
     /// Disables preemption and interrupts.
     pub(crate) fn disable() -> Self {
         // SAFETY: FFI call without preconditions.
@@ -148,7 +180,8 @@ impl IrqsOff {
 impl Drop for IrqsOff {
     fn drop(&mut self) {
         // SAFETY: By the type invariant `self.flags` came from
-        // `local_irq_save()` on this task, with preemption disabled.
+        // `local_irq_save()` on this task, with preemption disabled; only
+        // the value that disabled interrupts enables them.
         unsafe { bindings::guestgate_entry_irqs_restore(self.flags) };
     }
 }
@@ -307,6 +340,16 @@ mod kunit_cases {
         unsafe { bindings::guestgate_entry_cpu_state() }
     }
 
+    fn irqs_disabled() -> bool {
+        // SAFETY: FFI call without preconditions.
+        unsafe { bindings::guestgate_entry_irqs_disabled() }
+    }
+
+    fn preempt_count() -> i32 {
+        // SAFETY: FFI call without preconditions.
+        unsafe { bindings::guestgate_entry_preempt_count() }
+    }
+
     fn stats() -> bindings::guestgate_entry_stats {
         let mut st = bindings::guestgate_entry_stats::default();
         // SAFETY: FFI call; `st` is valid for writes.
@@ -322,6 +365,25 @@ mod kunit_cases {
     extern "C" fn guestgate_kunit_guest_entry_typestate(test: *mut Kunit) {
         // SAFETY: Called by the C suite with its running test case.
         let t = unsafe { Test::new(test) };
+
+        // Nested values dropped outer first: interrupts end enabled and
+        // preemption as it was (the inner value does not disable them
+        // again). Only the outer one proves interrupts are disabled. (On
+        // x86 a restore of flags that say disabled writes nothing, so the
+        // old drop was harmless here; where a restore writes the flags,
+        // arm64's DAIF, it disabled them.)
+        let count = preempt_count();
+        kunit_expect!(t, !irqs_disabled());
+        let outer = IrqsOff::disable();
+        let inner = IrqsOff::disable();
+        kunit_expect!(t, outer.irqs_disabled().is_some());
+        kunit_expect!(t, inner.irqs_disabled().is_none());
+        drop(outer);
+        kunit_expect!(t, !irqs_disabled());
+        drop(inner);
+        kunit_expect!(t, !irqs_disabled());
+        kunit_expect!(t, preempt_count() == count);
+
         let before = stats();
         let guest = SpinGuest::from_us(20);
 

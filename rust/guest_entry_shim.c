@@ -121,8 +121,19 @@ unsigned long guestgate_entry_irqs_off(void)
 
 void guestgate_entry_irqs_restore(unsigned long flags)
 {
-	local_irq_restore(flags);
+	if (!irqs_disabled_flags(flags))
+		local_irq_enable();
 	preempt_enable();
+}
+
+bool guestgate_entry_irqs_disabled(void)
+{
+	return irqs_disabled();
+}
+
+int guestgate_entry_preempt_count(void)
+{
+	return preempt_count();
 }
 
 bool guestgate_entry_irqs_disabled_flags(unsigned long flags)

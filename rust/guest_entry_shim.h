@@ -28,8 +28,15 @@ u64 guestgate_entry_run_guest(u64 spin_cycles);
 unsigned long guestgate_entry_irqs_off(void);
 /* Whether @flags of local_irq_save() say interrupts were disabled */
 bool guestgate_entry_irqs_disabled_flags(unsigned long flags);
-/* local_irq_restore(@flags) and preempt_enable() */
+/*
+ * Undoes guestgate_entry_irqs_off(): enables interrupts if @flags say they
+ * were enabled (the call that disabled them), never disables them; then
+ * preempt_enable().
+ */
 void guestgate_entry_irqs_restore(unsigned long flags);
+/* irqs_disabled() and preempt_count(), for the Rust KUnit cases */
+bool guestgate_entry_irqs_disabled(void);
+int guestgate_entry_preempt_count(void);
 /* local_irq_enable() then local_irq_disable(): pending interrupts are taken */
 void guestgate_entry_take_interrupts(void);
 u64 guestgate_entry_tsc_khz(void);

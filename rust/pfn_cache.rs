@@ -106,11 +106,11 @@ mod bench;
 #[cfg(CONFIG_KUNIT)]
 mod kunit;
 
+use crate::guest_entry::IrqsDisabled;
 pub(crate) use cache::PfnCache;
 pub(crate) use debugfs::DebugfsFile;
 use fault_injection::BREAK_REFRESH;
 pub(crate) use memslots::{Memslots, MAX_SLOTS};
 use notifier::invalidate;
 pub(crate) use read_guard::ReadGuard;
-use read_guard::Unlock;
 use stats::*;

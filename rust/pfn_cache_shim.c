@@ -92,22 +92,10 @@ bool guestgate_gpc_reader_trylock(struct guestgate_gpc *gpc)
 	return guestgate_gpc_read_trylock(gpc);
 }
 
-unsigned long guestgate_gpc_reader_lock_irqsave(struct guestgate_gpc *gpc)
-{
-	return guestgate_gpc_read_lock_irqsave(gpc);
-}
-
 void guestgate_gpc_reader_unlock(struct guestgate_gpc *gpc, bool hit)
 {
 	this_cpu_inc(gpc->checks->count[hit]);
 	guestgate_gpc_read_unlock(gpc);
-}
-
-void guestgate_gpc_reader_unlock_irqrestore(struct guestgate_gpc *gpc, bool hit,
-					    unsigned long flags)
-{
-	this_cpu_inc(gpc->checks->count[hit]);
-	guestgate_gpc_read_unlock_irqrestore(gpc, flags);
 }
 
 void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses)

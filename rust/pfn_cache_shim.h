@@ -91,10 +91,7 @@ void guestgate_gpc_write_unlock(struct guestgate_pfn_cache *pc, unsigned long fl
  */
 void guestgate_gpc_reader_lock(struct guestgate_gpc *gpc);
 bool guestgate_gpc_reader_trylock(struct guestgate_gpc *gpc);
-unsigned long guestgate_gpc_reader_lock_irqsave(struct guestgate_gpc *gpc);
 void guestgate_gpc_reader_unlock(struct guestgate_gpc *gpc, bool hit);
-void guestgate_gpc_reader_unlock_irqrestore(struct guestgate_gpc *gpc, bool hit,
-					    unsigned long flags);
 /* The checks counted so far, summed over the CPUs. */
 void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses);
 /* Refresh lock held; current->mm is the cache's mm. */

@@ -518,13 +518,13 @@ impl PfnCache {
         }
     }
 
-    fn guard(&self, len: usize, unlock: Unlock) -> Result<ReadGuard<'_>> {
-        // SAFETY: The callers hold the read lock, taken as `unlock` says.
+    fn guard(&self, len: usize) -> Result<ReadGuard<'_>> {
+        // SAFETY: The callers hold the read lock.
         let (khva, pfn) = match unsafe { self.check_locked(len) } {
             Ok(checked) => checked,
             Err(e) => {
                 // SAFETY: As above; a miss.
-                unsafe { unlock.release(self.gpc(), false) };
+                unsafe { bindings::guestgate_gpc_reader_unlock(self.gpc(), false) };
                 return Err(e);
             }
         };
@@ -537,7 +537,6 @@ impl PfnCache {
             len,
             pfn,
             writable,
-            unlock,
             _not_send: PhantomData,
         })
     }
@@ -551,7 +550,7 @@ impl PfnCache {
         // SAFETY: The cache is allocated; the guard, or `guard()` on
         // error, unlocks.
         unsafe { bindings::guestgate_gpc_reader_lock(self.gpc()) };
-        self.guard(len, Unlock::Plain)
+        self.guard(len)
     }
 
     /// As [`Self::read`], but fails with `EBUSY` instead of spinning while
@@ -563,15 +562,22 @@ impl PfnCache {
         if !unsafe { bindings::guestgate_gpc_reader_trylock(self.gpc()) } {
             return Err(EBUSY);
         }
-        self.guard(len, Unlock::Plain)
+        self.guard(len)
     }
 
-    /// As [`Self::read`], with interrupts disabled until the guard drops.
-    /// Any context, hardirq included.
-    pub(crate) fn read_irqsave(&self, len: usize) -> Result<ReadGuard<'_>> {
+    /// As [`Self::read`], with interrupts disabled for the guard's whole
+    /// life: `irqs` proves they are, and the guard cannot outlive it. (A
+    /// guard that saved and restored the interrupt flags itself could be
+    /// dropped after, or inside, a state that disabled them later, and
+    /// restore them there.)
+    pub(crate) fn read_irqs_off<'a>(
+        &'a self,
+        _irqs: IrqsDisabled<'a>,
+        len: usize,
+    ) -> Result<ReadGuard<'a>> {
         // SAFETY: As in `read()`.
-        let flags = unsafe { bindings::guestgate_gpc_reader_lock_irqsave(self.gpc()) };
-        self.guard(len, Unlock::Irqrestore(flags))
+        unsafe { bindings::guestgate_gpc_reader_lock(self.gpc()) };
+        self.guard(len)
     }
 
     /// The counters of this cache.

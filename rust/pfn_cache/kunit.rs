@@ -3,6 +3,7 @@
 //! Rust KUnit cases of the `guestgate_pfn_cache` suite.
 
 use super::*;
+use crate::guest_entry::IrqsOff;
 
 use crate::kunit::{kunit_expect, Kunit, Test};
 
@@ -142,9 +143,12 @@ unsafe extern "C" fn guestgate_kunit_pfn_cache_guard(test: *mut Kunit, uhva: c_u
     kunit_expect!(t, cache.refresh(usize::MAX) == Err(EINVAL));
     kunit_expect!(t, cache.activate_hva(uhva + 16, usize::MAX) == Err(EINVAL));
     kunit_expect!(t, cache.activate_hva(uhva + 16, 64).is_ok());
-    match cache.read_irqsave(4) {
-        Ok(g) => kunit_expect!(t, g.read_u32(0) == Ok(0xdead_beef)),
-        Err(_) => kunit_expect!(t, false),
+    {
+        let irqs = IrqsOff::disable();
+        match irqs.irqs_disabled().map(|off| cache.read_irqs_off(off, 4)) {
+            Some(Ok(g)) => kunit_expect!(t, g.read_u32(0) == Ok(0xdead_beef)),
+            _ => kunit_expect!(t, false),
+        };
     }
     let s = cache.stats();
     // Activated twice; misses: inactive, and the three lengths too long.

@@ -5,40 +5,15 @@
 
 use super::*;
 
-/// How a [`ReadGuard`] releases its lock.
-pub(super) enum Unlock {
-    Plain,
-    Irqrestore(c_ulong),
-}
-
-impl Unlock {
-    /// Drops the read lock of `gpc` and counts the check made under it, a
-    /// hit or a miss.
-    ///
-    /// # Safety
-    ///
-    /// `gpc` is read-locked as `self` says, by this task or on this CPU.
-    pub(super) unsafe fn release(&self, gpc: *mut Gpc, hit: bool) {
-        match *self {
-            // SAFETY: By the safety requirements.
-            Unlock::Plain => unsafe { bindings::guestgate_gpc_reader_unlock(gpc, hit) },
-            // SAFETY: As above, with these flags, on this CPU.
-            Unlock::Irqrestore(flags) => unsafe {
-                bindings::guestgate_gpc_reader_unlock_irqrestore(gpc, hit, flags)
-            },
-        }
-    }
-}
-
 /// The read lock of a cache that was found valid: the only way to the
 /// cached mapping.
 ///
 /// # Invariants
 ///
-/// The cache's lock is held for reading, taken as `unlock` says, on this
-/// task or CPU (the guard is neither `Send` nor `Sync`), and the cache was
-/// valid when it was taken: `khva` is the kernel address of the cache's
-/// `uhva`, `len` bytes from it lie in the cached page, and while the guard
+/// The cache's lock is held for reading, on this task or CPU (the guard is
+/// neither `Send` nor `Sync`), and the cache was valid when it was taken:
+/// `khva` is the kernel address of the cache's `uhva`, `len` bytes from it
+/// lie in the cached page, and while the guard
 /// lives that page stays allocated and mapped there (the notifier waits for
 /// the lock). `writable` says the page was looked up for writing. The
 /// check that made the guard is counted as a hit when it drops.
@@ -48,7 +23,6 @@ pub(crate) struct ReadGuard<'a> {
     pub(super) len: usize,
     pub(super) pfn: u64,
     pub(super) writable: bool,
-    pub(super) unlock: Unlock,
     pub(super) _not_send: PhantomData<*mut ()>,
 }
 
@@ -139,8 +113,8 @@ impl ReadGuard<'_> {
 
 impl Drop for ReadGuard<'_> {
     fn drop(&mut self) {
-        // SAFETY: Read-locked as `unlock` says (type invariant); the check
-        // that made the guard passed.
-        unsafe { self.unlock.release(self.cache.gpc(), true) };
+        // SAFETY: Read-locked by this task (type invariant); the check that
+        // made the guard passed.
+        unsafe { bindings::guestgate_gpc_reader_unlock(self.cache.gpc(), true) };
     }
 }
