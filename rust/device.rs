@@ -68,8 +68,8 @@ impl Drop for MiscDevice {
     }
 }
 
-/// The debugfs directory `guestgate/` and its `state` file, which the
-/// other mechanisms' debugfs files go into.
+/// The debugfs directory `guestgate/` and its files, one per mechanism and
+/// `state`, from the table of `device_shim.c`.
 ///
 /// # Invariants
 ///
@@ -78,7 +78,7 @@ impl Drop for MiscDevice {
 pub(crate) struct Debugfs(());
 
 impl Debugfs {
-    /// Creates the directory and its `state` file; debugfs failures are not
+    /// Creates the directory and its files; debugfs failures are not
     /// errors, so this cannot fail. Called once, by the module's init.
     pub(crate) fn new() -> Self {
         // SAFETY: FFI call without preconditions; the module's init calls

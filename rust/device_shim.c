@@ -19,6 +19,9 @@
 #include <linux/guestgate.h>
 
 #include "device_shim.h"
+#include "guest_entry_shim.h"
+#include "perf_callbacks_shim.h"
+#include "pfn_cache_shim.h"
 
 /* bindings.rs asserts the same figures for bindgen's view of the struct. */
 static_assert(sizeof(struct guestgate_device_stats) == 32);
@@ -57,7 +60,7 @@ static struct miscdevice guestgate_miscdev = {
 	.mode = 0600,
 };
 
-struct dentry *guestgate_debugfs;
+static struct dentry *guestgate_debugfs;
 
 static int guestgate_state_show(struct seq_file *m, void *unused)
 {
@@ -75,7 +78,6 @@ static int guestgate_state_show(struct seq_file *m, void *unused)
 	seq_printf(m, "unknown_ioctls: %llu\n", st.unknown_ioctls);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(guestgate_state);
 
 int guestgate_device_register(void)
 {
@@ -87,12 +89,43 @@ void guestgate_device_unregister(void)
 	misc_deregister(&guestgate_miscdev);
 }
 
+/* The files of debugfs guestgate/: one read-only seq_file each. */
+static const struct guestgate_debugfs_file {
+	const char *name;
+	int (*show)(struct seq_file *m, void *unused);
+} guestgate_debugfs_files[] = {
+	{ "state", guestgate_state_show },
+	{ "guest_entry", guestgate_guest_entry_show },
+	{ "perf_callbacks", guestgate_perf_callbacks_show },
+	{ "pfn_cache", guestgate_pfn_cache_show },
+};
+
+static int guestgate_debugfs_open(struct inode *inode, struct file *file)
+{
+	const struct guestgate_debugfs_file *f = inode->i_private;
+
+	return single_open(file, f->show, NULL);
+}
+
+static const struct file_operations guestgate_debugfs_fops = {
+	.owner = THIS_MODULE,
+	.open = guestgate_debugfs_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
 void guestgate_debugfs_register(void)
 {
+	unsigned int i;
+
 	/* debugfs is optional: its failures are not errors, as everywhere. */
 	guestgate_debugfs = debugfs_create_dir("guestgate", NULL);
-	debugfs_create_file("state", 0444, guestgate_debugfs, NULL,
-			    &guestgate_state_fops);
+	for (i = 0; i < ARRAY_SIZE(guestgate_debugfs_files); i++)
+		debugfs_create_file(guestgate_debugfs_files[i].name, 0444,
+				    guestgate_debugfs,
+				    (void *)&guestgate_debugfs_files[i],
+				    &guestgate_debugfs_fops);
 }
 
 void guestgate_debugfs_unregister(void)

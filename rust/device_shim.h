@@ -12,16 +12,16 @@
 #include <uapi/linux/guestgate.h>
 
 struct kunit;
-struct dentry;
 
 /* device_shim.c, for device.rs */
 int guestgate_device_register(void);
 void guestgate_device_unregister(void);
-/* The debugfs directory guestgate/ and its state file. */
+/*
+ * The debugfs directory guestgate/ and its files, one per row of the table
+ * in device_shim.c (each mechanism's *_show() below).
+ */
 void guestgate_debugfs_register(void);
 void guestgate_debugfs_unregister(void);
-/* debugfs directory guestgate/, while registered */
-extern struct dentry *guestgate_debugfs;
 
 /**
  * struct guestgate_device_stats - counters of /dev/guestgate for debugfs

@@ -310,26 +310,6 @@ impl GuestExited {
     }
 }
 
-/// The debugfs file `guest_entry`, while the module is loaded.
-pub(crate) struct DebugfsFile(());
-
-impl DebugfsFile {
-    /// Creates the debugfs file.
-    pub(crate) fn new() -> Self {
-        // SAFETY: FFI call; the debugfs directory exists (`device::Debugfs`
-        // is registered before this and unregistered after it).
-        unsafe { bindings::guestgate_entry_register() };
-        Self(())
-    }
-}
-
-impl Drop for DebugfsFile {
-    fn drop(&mut self) {
-        // SAFETY: FFI call; the file was created by `new`.
-        unsafe { bindings::guestgate_entry_unregister() };
-    }
-}
-
 #[cfg(CONFIG_KUNIT)]
 mod kunit_cases {
     use super::*;

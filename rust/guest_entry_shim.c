@@ -17,7 +17,6 @@
 #include <linux/bitops.h>
 #include <linux/bug.h>
 #include <linux/context_tracking.h>
-#include <linux/debugfs.h>
 #include <linux/instrumentation.h>
 #include <linux/irqflags.h>
 #include <linux/kernel.h>
@@ -32,7 +31,6 @@
 #include <asm/processor.h>
 #include <kunit/visibility.h>
 
-#include "device_shim.h"
 #include "guest_entry_shim.h"
 
 static_assert(sizeof(struct guestgate_entry_stats) ==
@@ -226,7 +224,7 @@ const char *guestgate_entry_misuse_name(unsigned int kind)
 }
 EXPORT_SYMBOL_IF_KUNIT(guestgate_entry_misuse_name);
 
-static int guestgate_guest_entry_show(struct seq_file *m, void *unused)
+int guestgate_guest_entry_show(struct seq_file *m, void *unused)
 {
 	struct guestgate_entry_stats st;
 	unsigned int cpu, i;
@@ -250,21 +248,6 @@ static int guestgate_guest_entry_show(struct seq_file *m, void *unused)
 		seq_printf(m, "guest_enters_cpu%u: %llu\n", cpu,
 			   READ_ONCE(per_cpu(guestgate_entry_cpu, cpu).stats.guest_enters));
 	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(guestgate_guest_entry);
-
-static struct dentry *guestgate_entry_debugfs;
-
-void guestgate_entry_register(void)
-{
-	guestgate_entry_debugfs = debugfs_create_file("guest_entry", 0444,
-						      guestgate_debugfs, NULL,
-						      &guestgate_guest_entry_fops);
-}
-
-void guestgate_entry_unregister(void)
-{
-	debugfs_remove(guestgate_entry_debugfs);
 }
 
 /* guestgate_kunit_guest_entry_typestate(): a Rust KUnit case in guest_entry.rs */

@@ -13,12 +13,12 @@
 
 struct kunit;
 
+struct seq_file;
+
 /* guest_entry_shim.c, for guest_entry.rs */
-void guestgate_entry_register(void);
 /* guestgate_timing_enter_irqoff() and _exit_irqoff(), out of line */
 void guestgate_entry_timing_enter(void);
 void guestgate_entry_timing_exit(void);
-void guestgate_entry_unregister(void);
 /*
  * State enter, a spin of @spin_cycles TSC cycles as the guest, state exit,
  * in noinstr C. Returns the cycles spent in the guest.
@@ -49,5 +49,8 @@ const char *guestgate_entry_misuse_name(unsigned int kind);
 /* Rust KUnit case, exported for guestgate_kunit.ko */
 void guestgate_kunit_guest_entry_typestate(struct kunit *test);
 #endif
+
+/* debugfs guestgate/guest_entry (device_shim.c's table) */
+int guestgate_guest_entry_show(struct seq_file *m, void *unused);
 
 #endif /* _GUESTGATE_GUEST_ENTRY_SHIM_H */

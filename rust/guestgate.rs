@@ -52,9 +52,6 @@ module! {
 /// The loaded module: owns every registration. Fields drop in declaration
 /// order, the reverse of their registration.
 struct GuestGate {
-    _pfn_cache: pfn_cache::DebugfsFile,
-    _perf_debugfs: perf_callbacks::DebugfsFile,
-    _guest_entry: guest_entry::DebugfsFile,
     _debugfs: device::Debugfs,
     _device: device::MiscDevice,
     _perf_bridge: perf_callbacks::Bridge,
@@ -69,9 +66,6 @@ impl kernel::Module for GuestGate {
         let perf_bridge = perf_callbacks::Bridge::new()?;
         let device = device::MiscDevice::new()?;
         let debugfs = device::Debugfs::new();
-        let guest_entry = guest_entry::DebugfsFile::new();
-        let perf_debugfs = perf_callbacks::DebugfsFile::new();
-        let pfn_cache = pfn_cache::DebugfsFile::new();
         let ver = info::version();
         pr_info!(
             "{}.{}.{} loaded (abi {}, features {:#x})\n",
@@ -82,9 +76,6 @@ impl kernel::Module for GuestGate {
             ver.features
         );
         Ok(Self {
-            _pfn_cache: pfn_cache,
-            _perf_debugfs: perf_debugfs,
-            _guest_entry: guest_entry,
             _debugfs: debugfs,
             _device: device,
             _perf_bridge: perf_bridge,

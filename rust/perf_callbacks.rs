@@ -53,7 +53,6 @@ pub(crate) type Callbacks = bindings::guestgate_guest_info_callbacks;
 
 mod bridge;
 mod c_api;
-mod debugfs;
 mod dispatch;
 mod fault_injection;
 mod guest_info;
@@ -65,7 +64,6 @@ mod bench;
 mod kunit;
 
 pub(crate) use bridge::Bridge;
-pub(crate) use debugfs::DebugfsFile;
 use fault_injection::fault;
 use switch::*;
 

@@ -23,7 +23,6 @@
 #include <linux/build_bug.h>
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
-#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/module.h>
@@ -38,7 +37,6 @@
 #include <linux/workqueue.h>
 #include <kunit/visibility.h>
 
-#include "device_shim.h"
 #include "perf_callbacks_shim.h"
 
 /* bindings.rs asserts the same figures for bindgen's view of the structs. */
@@ -357,9 +355,7 @@ static int guestgate_bridge_verify(struct perf_event *event)
 	return ret;
 }
 
-static struct dentry *guestgate_perf_debugfs;
-
-static int guestgate_perf_callbacks_show(struct seq_file *m, void *unused)
+int guestgate_perf_callbacks_show(struct seq_file *m, void *unused)
 {
 	struct guestgate_perf_stats st;
 	u64 guest_samples = 0;
@@ -377,19 +373,6 @@ static int guestgate_perf_callbacks_show(struct seq_file *m, void *unused)
 	seq_printf(m, "ebusy: %llu\n", st.ebusy);
 	seq_printf(m, "enoent: %llu\n", st.enoent);
 	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(guestgate_perf_callbacks);
-
-void guestgate_perf_debugfs_register(void)
-{
-	guestgate_perf_debugfs = debugfs_create_file("perf_callbacks", 0444,
-						     guestgate_debugfs, NULL,
-						     &guestgate_perf_callbacks_fops);
-}
-
-void guestgate_perf_debugfs_unregister(void)
-{
-	debugfs_remove(guestgate_perf_debugfs);
 }
 
 int guestgate_perf_bridge_register(void)

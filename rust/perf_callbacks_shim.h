@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 struct kunit;
+struct seq_file;
 
 /*
  * The static calls that guestgate_perf_switch() points: one per hook of
@@ -81,8 +82,8 @@ void guestgate_perf_switch(enum guestgate_perf_hook hook,
 void guestgate_perf_set_gates(bool open, bool each_cpu);
 int guestgate_perf_bridge_register(void);
 void guestgate_perf_bridge_unregister(void);
-void guestgate_perf_debugfs_register(void);
-void guestgate_perf_debugfs_unregister(void);
+/* debugfs guestgate/perf_callbacks (device_shim.c's table) */
+int guestgate_perf_callbacks_show(struct seq_file *m, void *unused);
 bool guestgate_perf_rival(const char *name);
 
 /* perf_callbacks.rs, for perf_callbacks_shim.c */

@@ -94,7 +94,6 @@ pub(crate) fn fits_in_page(addr: u64, len: usize) -> bool {
 
 mod c_api;
 mod cache;
-mod debugfs;
 mod fault_injection;
 mod memslots;
 mod notifier;
@@ -108,7 +107,6 @@ mod kunit;
 
 use crate::guest_entry::IrqsDisabled;
 pub(crate) use cache::PfnCache;
-pub(crate) use debugfs::DebugfsFile;
 use fault_injection::BREAK_REFRESH;
 pub(crate) use memslots::{Memslots, MAX_SLOTS};
 use notifier::invalidate;

@@ -13,7 +13,6 @@
  * Its first member is the struct guestgate_gpc that C callers hold.
  */
 #include <linux/build_bug.h>
-#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
@@ -27,7 +26,6 @@
 #include <linux/stddef.h>
 #include <kunit/visibility.h>
 
-#include "device_shim.h"
 #include "pfn_cache_shim.h"
 
 /*
@@ -259,7 +257,7 @@ EXPORT_SYMBOL_GPL(guestgate_gpc_destroy);
 /* guestgate_gpc_stats() is defined in pfn_cache.rs. */
 EXPORT_SYMBOL_GPL(guestgate_gpc_stats);
 
-static int guestgate_pfn_cache_show(struct seq_file *m, void *unused)
+int guestgate_pfn_cache_show(struct seq_file *m, void *unused)
 {
 	struct guestgate_gpc_global_stats st;
 
@@ -275,21 +273,6 @@ static int guestgate_pfn_cache_show(struct seq_file *m, void *unused)
 	seq_printf(m, "hits: %llu\n", st.hits);
 	seq_printf(m, "misses: %llu\n", st.misses);
 	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(guestgate_pfn_cache);
-
-static struct dentry *guestgate_gpc_debugfs;
-
-void guestgate_gpc_debugfs_register(void)
-{
-	guestgate_gpc_debugfs = debugfs_create_file("pfn_cache", 0444,
-						    guestgate_debugfs, NULL,
-						    &guestgate_pfn_cache_fops);
-}
-
-void guestgate_gpc_debugfs_unregister(void)
-{
-	debugfs_remove(guestgate_gpc_debugfs);
 }
 
 /* guestgate_kunit_pfn_cache_memslots(): a Rust KUnit case in pfn_cache.rs */

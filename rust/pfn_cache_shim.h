@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 struct kunit;
+struct seq_file;
 
 /**
  * struct guestgate_gpc_counters - the counters of a cache kept in its fields
@@ -129,9 +130,8 @@ void guestgate_rs_gpc_break_refresh(unsigned int mode);
  * CONFIG_KUNIT.
  */
 int guestgate_rs_gpc_bench(struct guestgate_gpc *gpc, u64 ops, u64 *cycles);
-/* debugfs guestgate/pfn_cache, while the device is registered */
-void guestgate_gpc_debugfs_register(void);
-void guestgate_gpc_debugfs_unregister(void);
+/* debugfs guestgate/pfn_cache (device_shim.c's table) */
+int guestgate_pfn_cache_show(struct seq_file *m, void *unused);
 
 /**
  * struct guestgate_gpc_global_stats - counters of every pfn cache, for debugfs
