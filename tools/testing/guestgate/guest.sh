@@ -126,6 +126,25 @@ watchdog()
 	done
 }
 
+# kvm_options OPTIONS: the options the list gives a test, the words after
+# its name up to any '#', into storm (y or empty), attempts (1 unless
+# given) and timeout (empty unless given).
+kvm_options()
+{
+	local o
+
+	storm=
+	attempts=1
+	timeout=
+	for o in ${1%%#*}; do
+		case $o in
+		storm) storm=y ;;
+		attempts=*) attempts=${o#attempts=} ;;
+		timeout=*) timeout=${o#timeout=} ;;
+		esac
+	done
+}
+
 # kvm_selftests NAME [storm]: every KVM selftest of the list, against the
 # kvm that is loaded, as the kselftest runner runs them (from their
 # directory, under a timeout). Results in kvm/NAME/<test>.out and .rc
@@ -138,23 +157,13 @@ watchdog()
 # as <test>.attemptK.out and .rc, the last attempt's as <test>.out and .rc.
 kvm_selftests()
 {
-	local d=$R/kvm/$1 t opts o f s rc n attempts timeout storm preload=
+	local d=$R/kvm/$1 t opts f s rc n attempts timeout storm preload=
 
 	mkdir -p "$d"
 	while read -r t opts; do
 		case $t in '' | '#'*) continue ;; esac
-		opts=${opts%%#*}
+		kvm_options "$opts"
 		f=$d/$(echo "$t" | tr / _)
-		attempts=1
-		timeout=$KVM_TEST_TIMEOUT
-		storm=
-		for o in $opts; do
-			case $o in
-			storm) storm=y ;;
-			attempts=*) attempts=${o#attempts=} ;;
-			timeout=*) timeout=${o#timeout=} ;;
-			esac
-		done
 		if [ "${2:-}" = storm ]; then
 			[ -n "$storm" ] || continue
 			f=$d/storm_$(echo "$t" | tr / _)
@@ -165,7 +174,8 @@ kvm_selftests()
 			n=$((n + 1))
 			s=$SECONDS
 			(cd "$KVM_SELFTESTS" && LD_PRELOAD=$preload \
-				timeout -k 10 "$timeout" "./$t") </dev/null >"$f.out" 2>&1
+				timeout -k 10 "${timeout:-$KVM_TEST_TIMEOUT}" "./$t") \
+				</dev/null >"$f.out" 2>&1
 			rc=$?
 			echo "$rc $((SECONDS - s))" >"$f.rc"
 			case $rc in 0 | 4) break ;; esac
@@ -182,21 +192,17 @@ kvm_selftests()
 # One test that hangs ends at its timeout and leaves the others time to run.
 kvm_selftests_limit()
 {
-	local t opts o runs per total=300
+	local t opts attempts timeout storm total=300
 
 	while read -r t opts; do
 		case $t in '' | '#'*) continue ;; esac
-		opts=${opts%%#*}
-		runs=1
-		per=60
-		for o in $opts; do
-			case $o in
-			storm) runs=$((runs + 1)) ;;
-			attempts=*) runs=$((runs + ${o#attempts=} - 1)) ;;
-			timeout=*) per=$((${o#timeout=} + 10)) ;;
-			esac
-		done
-		total=$((total + runs * per))
+		kvm_options "$opts"
+		[ -z "$storm" ] || attempts=$((attempts + 1))
+		if [ -n "$timeout" ]; then
+			total=$((total + attempts * (timeout + 10)))
+		else
+			total=$((total + attempts * 60))
+		fi
 	done <"$KVM_LIST"
 	echo $total
 }
