@@ -2,8 +2,9 @@
 #
 # guestgate. See README.md and Documentation/building-and-testing.rst.
 #
-#   make          build guestgate.ko, guestgate_kunit.ko and the sample
+#   make          build guestgate.ko, the test modules and the sample
 #                 against KDIR (default: the cached test kernel)
+#   make guestgate  build guestgate.ko alone (the product)
 #   make run      set up, build the test kernel once, boot it and show guestgate
 #   make check    set up, build, run every test in the VM and lint; the last
 #                 line is "N passed, N failed, N skipped"
@@ -31,7 +32,7 @@ BINDGEN := $(call gg_env,bindgen)
 endif
 KMAKE := $(MAKE) -C $(KDIR) LLVM=1 RUSTC=$(RUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all modules setup kernel selftests kvm lint check run bench clean have-kdir
+.PHONY: all modules guestgate setup kernel selftests kvm lint check run bench clean have-kdir
 
 all: modules
 
@@ -39,6 +40,9 @@ modules: have-kdir
 	$(KMAKE) M=$(CURDIR) modules
 	$(KMAKE) M=$(CURDIR)/samples/guestgate \
 		KBUILD_EXTRA_SYMBOLS=$(CURDIR)/Module.symvers modules
+
+guestgate: have-kdir
+	$(KMAKE) M=$(CURDIR) GUESTGATE_PRODUCT=y modules
 
 have-kdir:
 	@test -f "$(KDIR)/Module.symvers" || { \

@@ -47,14 +47,6 @@ const _: () = {
     assert!(size_of::<guestgate_guest_info_callbacks>() == 32);
     assert!(offset_of!(guestgate_guest_info_callbacks, handle_mediated_pmi) == 24);
 
-    assert!(size_of::<guestgate_pfn_memslot>() == 24);
-    assert!(size_of::<guestgate_pfn_memslots>() == 16);
-    assert!(size_of::<guestgate_pfn_create>() == 24);
-    assert!(size_of::<guestgate_pfn_handle>() == 8);
-    assert!(size_of::<guestgate_pfn_access>() == 96);
-    assert!(offset_of!(guestgate_pfn_access, data) == 32);
-    assert!(size_of::<guestgate_pfn_stats>() == 48);
-
     assert!(size_of::<guestgate_gpc_stats>() == 40);
     assert!(offset_of!(guestgate_gpc, checks) == 32);
     assert!(offset_of!(guestgate_gpc, valid) == 40);
@@ -69,28 +61,6 @@ const _: () = {
 // SAFETY: `guestgate_version` is four `u32` and a `u64` at offset 16 with no
 // padding (asserted above), so every byte of a value is initialised.
 unsafe impl AsBytes for guestgate_version {}
-
-// The UAPI structs of the pfn cache: `u32`s, `u64`s and bytes with no
-// padding (sizes asserted above), so every byte pattern is a valid value and
-// every byte of a value is initialised.
-macro_rules! uapi_bytes {
-    ($($t:ty),*) => {
-        $(
-            // SAFETY: See above.
-            unsafe impl kernel::types::FromBytes for $t {}
-            // SAFETY: See above.
-            unsafe impl AsBytes for $t {}
-        )*
-    };
-}
-uapi_bytes!(
-    guestgate_pfn_memslot,
-    guestgate_pfn_memslots,
-    guestgate_pfn_create,
-    guestgate_pfn_handle,
-    guestgate_pfn_access,
-    guestgate_pfn_stats
-);
 
 /// Checks at compile time that a function this crate defines for C has the
 /// prototype the C headers declare for it (bindgen's declaration of the same
@@ -109,20 +79,4 @@ pub(crate) mod cmd {
 
     /// `GUESTGATE_IOCTL_VERSION`.
     pub(crate) const VERSION: c_uint = super::GUESTGATE_CMD_VERSION;
-    /// `GUESTGATE_IOCTL_PFN_SET_MEMSLOTS`.
-    pub(crate) const PFN_SET_MEMSLOTS: c_uint = super::GUESTGATE_CMD_PFN_SET_MEMSLOTS;
-    /// `GUESTGATE_IOCTL_PFN_CREATE`.
-    pub(crate) const PFN_CREATE: c_uint = super::GUESTGATE_CMD_PFN_CREATE;
-    /// `GUESTGATE_IOCTL_PFN_ACTIVATE`.
-    pub(crate) const PFN_ACTIVATE: c_uint = super::GUESTGATE_CMD_PFN_ACTIVATE;
-    /// `GUESTGATE_IOCTL_PFN_ACCESS`.
-    pub(crate) const PFN_ACCESS: c_uint = super::GUESTGATE_CMD_PFN_ACCESS;
-    /// `GUESTGATE_IOCTL_PFN_REFRESH`.
-    pub(crate) const PFN_REFRESH: c_uint = super::GUESTGATE_CMD_PFN_REFRESH;
-    /// `GUESTGATE_IOCTL_PFN_DEACTIVATE`.
-    pub(crate) const PFN_DEACTIVATE: c_uint = super::GUESTGATE_CMD_PFN_DEACTIVATE;
-    /// `GUESTGATE_IOCTL_PFN_DESTROY`.
-    pub(crate) const PFN_DESTROY: c_uint = super::GUESTGATE_CMD_PFN_DESTROY;
-    /// `GUESTGATE_IOCTL_PFN_STATS`.
-    pub(crate) const PFN_STATS: c_uint = super::GUESTGATE_CMD_PFN_STATS;
 }

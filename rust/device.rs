@@ -4,13 +4,14 @@
 //!
 //! `device_shim.c` registers the misc device and the debugfs directory
 //! (`/sys/kernel/debug/guestgate/`), which 6.12 offers only in C, and forwards
-//! every file operation here: open and release manage the per-open
-//! [`DeviceFile`], ioctl decodes the UAPI commands, one function per command.
-//! The counters shown by debugfs live here.
+//! every file operation here. The device answers one question, which
+//! guestgate is loaded (`GUESTGATE_IOCTL_VERSION`: release, ABI and the
+//! mechanisms built), for user space that must know before it relies on
+//! one; an open file has no state. The counters shown by debugfs live here.
+//! The pfn cache's test device is `guestgate_test.ko`'s, not the product's.
 
-use crate::{bindings, info, pfn_cache_file::PfnFile};
+use crate::{bindings, info};
 use core::{
-    ffi::c_void,
     mem::size_of,
     sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
 };
@@ -18,7 +19,6 @@ use kernel::{
     error::{from_result, to_result},
     ffi::{c_int, c_long, c_uint, c_ulong},
     prelude::*,
-    sync::Arc,
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -97,97 +97,47 @@ impl Drop for Debugfs {
     }
 }
 
-/// The state of one open file of `/dev/guestgate`.
-///
-/// The mechanisms that give userspace objects of their own keep them here,
-/// so that closing the file tears them down: the pfn caches and their
-/// memslot table ([`PfnFile`]).
-pub(crate) struct DeviceFile {
-    pfn: Arc<PfnFile>,
-}
-
-impl DeviceFile {
-    fn new() -> Result<Self> {
-        Ok(Self {
-            pfn: PfnFile::new()?,
-        })
-    }
-
-    fn ioctl(&self, cmd: c_uint, arg: UserPtr) -> Result<c_long> {
-        let pfn = &self.pfn;
-        match cmd {
-            bindings::cmd::VERSION => Self::ioctl_version(arg),
-            bindings::cmd::PFN_SET_MEMSLOTS => pfn.ioctl_set_memslots(arg),
-            bindings::cmd::PFN_CREATE => pfn.ioctl_create(arg),
-            bindings::cmd::PFN_ACTIVATE => pfn.ioctl_activate(arg),
-            bindings::cmd::PFN_ACCESS => pfn.ioctl_access(arg),
-            bindings::cmd::PFN_REFRESH => pfn.ioctl_refresh(arg),
-            bindings::cmd::PFN_DEACTIVATE => pfn.ioctl_deactivate(arg),
-            bindings::cmd::PFN_DESTROY => pfn.ioctl_destroy(arg),
-            bindings::cmd::PFN_STATS => pfn.ioctl_stats(arg),
-            _ => {
-                UNKNOWN_IOCTLS.fetch_add(1, Relaxed);
-                Err(ENOTTY)
-            }
+/// Handles a command of the UAPI.
+fn ioctl(cmd: c_uint, arg: UserPtr) -> Result<c_long> {
+    match cmd {
+        bindings::cmd::VERSION => ioctl_version(arg),
+        _ => {
+            UNKNOWN_IOCTLS.fetch_add(1, Relaxed);
+            Err(ENOTTY)
         }
     }
-
-    /// `GUESTGATE_IOCTL_VERSION`: copies a `struct guestgate_version` out.
-    fn ioctl_version(arg: UserPtr) -> Result<c_long> {
-        let ver = info::version();
-        UserSlice::new(arg, size_of::<bindings::guestgate_version>())
-            .writer()
-            .write(&ver)?;
-        Ok(0)
-    }
 }
 
-/// Opens a file: stores a new [`DeviceFile`] in `*priv_`.
-///
-/// # Safety
-///
-/// `priv_` is valid for writes. The caller passes the stored pointer to
-/// [`guestgate_rs_ioctl`] only until it passes it to [`guestgate_rs_release`],
-/// once.
-#[no_mangle]
-unsafe extern "C" fn guestgate_rs_open(priv_: *mut *mut c_void) -> c_int {
-    from_result(|| {
-        let file = KBox::new(DeviceFile::new()?, GFP_KERNEL)?;
-        // SAFETY: `priv_` is valid for writes by the safety requirements.
-        unsafe { priv_.write(KBox::into_raw(file).cast()) };
-        OPENS.fetch_add(1, Relaxed);
-        Ok(0)
-    })
+/// `GUESTGATE_IOCTL_VERSION`: copies a `struct guestgate_version` out.
+fn ioctl_version(arg: UserPtr) -> Result<c_long> {
+    let ver = info::version();
+    UserSlice::new(arg, size_of::<bindings::guestgate_version>())
+        .writer()
+        .write(&ver)?;
+    Ok(0)
 }
 
-/// Releases a file opened by [`guestgate_rs_open`].
-///
-/// # Safety
-///
-/// `priv_` was stored by [`guestgate_rs_open`] and is not used afterwards.
+/// Opens a file, which has no state: counts it.
 #[no_mangle]
-unsafe extern "C" fn guestgate_rs_release(priv_: *mut c_void) {
-    // SAFETY: By the safety requirements `priv_` came from `KBox::into_raw`
-    // in `guestgate_rs_open` and ownership returns here, once.
-    drop(unsafe { KBox::from_raw(priv_.cast::<DeviceFile>()) });
+extern "C" fn guestgate_rs_open() -> c_int {
+    OPENS.fetch_add(1, Relaxed);
+    0
+}
+
+/// Releases a file opened by [`guestgate_rs_open`]: counts it.
+#[no_mangle]
+extern "C" fn guestgate_rs_release() {
     RELEASES.fetch_add(1, Relaxed);
 }
 
-/// Handles an ioctl on a file opened by [`guestgate_rs_open`].
+/// Handles an ioctl on an open file.
 ///
 /// Returns 0 or a positive result, or a negative errno; `-ENOTTY` for a
 /// command this module does not know.
-///
-/// # Safety
-///
-/// `priv_` was stored by [`guestgate_rs_open`] and not yet released.
 #[no_mangle]
-unsafe extern "C" fn guestgate_rs_ioctl(priv_: *mut c_void, cmd: c_uint, arg: c_ulong) -> c_long {
+extern "C" fn guestgate_rs_ioctl(cmd: c_uint, arg: c_ulong) -> c_long {
     IOCTLS.fetch_add(1, Relaxed);
-    // SAFETY: By the safety requirements `priv_` points to a live
-    // `DeviceFile`, shared by the concurrent ioctls of the file.
-    let file = unsafe { &*priv_.cast::<DeviceFile>() };
-    from_result(|| file.ioctl(cmd, arg as UserPtr))
+    from_result(|| ioctl(cmd, arg as UserPtr))
 }
 
 /// Reads the device counters, for debugfs.
@@ -207,11 +157,9 @@ unsafe extern "C" fn guestgate_rs_device_stats(stats: *mut bindings::guestgate_d
     unsafe { stats.write(snapshot) };
 }
 
-bindings::c_prototype!(guestgate_rs_open: unsafe extern "C" fn(*mut *mut c_void) -> c_int);
-bindings::c_prototype!(guestgate_rs_release: unsafe extern "C" fn(*mut c_void));
-bindings::c_prototype!(
-    guestgate_rs_ioctl: unsafe extern "C" fn(*mut c_void, c_uint, c_ulong) -> c_long
-);
+bindings::c_prototype!(guestgate_rs_open: unsafe extern "C" fn() -> c_int);
+bindings::c_prototype!(guestgate_rs_release: unsafe extern "C" fn());
+bindings::c_prototype!(guestgate_rs_ioctl: unsafe extern "C" fn(c_uint, c_ulong) -> c_long);
 bindings::c_prototype!(
     guestgate_rs_device_stats: unsafe extern "C" fn(*mut bindings::guestgate_device_stats)
 );
@@ -233,31 +181,22 @@ mod kunit_cases {
     unsafe extern "C" fn guestgate_kunit_device_ioctl(test: *mut Kunit) {
         // SAFETY: By the safety requirements.
         let test = unsafe { Test::new(test) };
-        let Ok(file) = DeviceFile::new() else {
-            kunit_expect!(test, false);
-            return;
-        };
-
         let unknown = UNKNOWN_IOCTLS.load(Relaxed);
-        kunit_expect!(test, file.ioctl(0, 0) == Err(ENOTTY));
+        kunit_expect!(test, ioctl(0, 0) == Err(ENOTTY));
         // The VERSION number with another size is another command.
         let wrong_size = kernel::ioctl::_IOR::<u64>(bindings::GUESTGATE_IOC_MAGIC, 0);
         kunit_expect!(test, wrong_size != bindings::cmd::VERSION);
-        kunit_expect!(test, file.ioctl(wrong_size, 0) == Err(ENOTTY));
+        kunit_expect!(test, ioctl(wrong_size, 0) == Err(ENOTTY));
         kunit_expect!(test, UNKNOWN_IOCTLS.load(Relaxed) - unknown == 2);
 
         // A kernel address is not a user pointer: nothing may be written there.
         let mut ver = bindings::guestgate_version::default();
         let kaddr = ptr::from_mut(&mut ver) as UserPtr;
-        kunit_expect!(
-            test,
-            file.ioctl(bindings::cmd::VERSION, kaddr) == Err(EFAULT)
-        );
+        kunit_expect!(test, ioctl(bindings::cmd::VERSION, kaddr) == Err(EFAULT));
         kunit_expect!(test, ver.abi == 0);
     }
 
-    /// A file's state is created at open and freed at release, and both are
-    /// counted.
+    /// Opens and releases are counted.
     ///
     /// # Safety
     ///
@@ -267,14 +206,9 @@ mod kunit_cases {
         // SAFETY: By the safety requirements.
         let test = unsafe { Test::new(test) };
         let (opens, releases) = (OPENS.load(Relaxed), RELEASES.load(Relaxed));
-        let mut priv_ = ptr::null_mut();
-
-        // SAFETY: `priv_` is valid for writes and released below, once.
-        kunit_expect!(test, unsafe { guestgate_rs_open(&mut priv_) } == 0);
-        kunit_expect!(test, !priv_.is_null());
+        kunit_expect!(test, guestgate_rs_open() == 0);
         kunit_expect!(test, OPENS.load(Relaxed) - opens == 1);
-        // SAFETY: `priv_` was stored by `guestgate_rs_open` above.
-        unsafe { guestgate_rs_release(priv_) };
+        guestgate_rs_release();
         kunit_expect!(test, RELEASES.load(Relaxed) - releases == 1);
     }
 

@@ -4,8 +4,8 @@
  * state file.
  *
  * 6.12 has no Rust abstraction for either: this shim registers them and
- * forwards every file operation to device.rs, which owns the per-open state,
- * decodes the ioctls and keeps the counters.
+ * forwards every file operation to device.rs, which decodes the ioctls and
+ * keeps the counters.
  */
 #include <linux/build_bug.h>
 #include <linux/debugfs.h>
@@ -29,19 +29,19 @@ static_assert(offsetof(struct guestgate_device_stats, unknown_ioctls) == 24);
 
 static int guestgate_dev_open(struct inode *inode, struct file *file)
 {
-	return guestgate_rs_open(&file->private_data);
+	return guestgate_rs_open();
 }
 
 static int guestgate_dev_release(struct inode *inode, struct file *file)
 {
-	guestgate_rs_release(file->private_data);
+	guestgate_rs_release();
 	return 0;
 }
 
 static long guestgate_dev_ioctl(struct file *file, unsigned int cmd,
 				unsigned long arg)
 {
-	return guestgate_rs_ioctl(file->private_data, cmd, arg);
+	return guestgate_rs_ioctl(cmd, arg);
 }
 
 static const struct file_operations guestgate_dev_fops = {

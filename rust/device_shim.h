@@ -43,20 +43,12 @@ struct guestgate_device_stats {
  */
 enum guestgate_ioctl_cmd {
 	GUESTGATE_CMD_VERSION = GUESTGATE_IOCTL_VERSION,
-	GUESTGATE_CMD_PFN_SET_MEMSLOTS = GUESTGATE_IOCTL_PFN_SET_MEMSLOTS,
-	GUESTGATE_CMD_PFN_CREATE = GUESTGATE_IOCTL_PFN_CREATE,
-	GUESTGATE_CMD_PFN_ACTIVATE = GUESTGATE_IOCTL_PFN_ACTIVATE,
-	GUESTGATE_CMD_PFN_ACCESS = GUESTGATE_IOCTL_PFN_ACCESS,
-	GUESTGATE_CMD_PFN_REFRESH = GUESTGATE_IOCTL_PFN_REFRESH,
-	GUESTGATE_CMD_PFN_DEACTIVATE = GUESTGATE_IOCTL_PFN_DEACTIVATE,
-	GUESTGATE_CMD_PFN_DESTROY = GUESTGATE_IOCTL_PFN_DESTROY,
-	GUESTGATE_CMD_PFN_STATS = GUESTGATE_IOCTL_PFN_STATS,
 };
 
 /* device.rs, for device_shim.c */
-int guestgate_rs_open(void **priv);
-void guestgate_rs_release(void *priv);
-long guestgate_rs_ioctl(void *priv, unsigned int cmd, unsigned long arg);
+int guestgate_rs_open(void);
+void guestgate_rs_release(void);
+long guestgate_rs_ioctl(unsigned int cmd, unsigned long arg);
 void guestgate_rs_device_stats(struct guestgate_device_stats *stats);
 
 #if IS_ENABLED(CONFIG_KUNIT)

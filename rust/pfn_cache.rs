@@ -108,7 +108,7 @@ mod kunit;
 use crate::guest_entry::IrqsDisabled;
 pub(crate) use cache::PfnCache;
 use fault_injection::BREAK_REFRESH;
-pub(crate) use memslots::{Memslots, MAX_SLOTS};
+pub(crate) use memslots::Memslots;
 use notifier::invalidate;
 pub(crate) use read_guard::ReadGuard;
 use stats::*;

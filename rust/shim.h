@@ -20,7 +20,6 @@
 #include "guest_entry_shim.h"
 #include "kunit_shim.h"
 #include "perf_callbacks_shim.h"
-#include "pfn_cache_file_shim.h"
 #include "pfn_cache_shim.h"
 
 #endif /* _GUESTGATE_SHIM_H */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Benchmark loops of Rust callers, for `make bench` (`CONFIG_KUNIT` builds,
-//! run by `guestgate_stress.ko`).
+//! run by `guestgate_test.ko`).
 
 use super::*;
 use kernel::error::from_result;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Fault injection for the tests (`guestgate_stress.ko`): switches that
+//! Fault injection for the tests (`guestgate_test.ko`): switches that
 //! skip what the product's switch does, so that the tests see the bugs it
 //! prevents.
 

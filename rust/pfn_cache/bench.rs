@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The fast path from a Rust caller, for `guestgate_stress.ko`'s benchmark.
+//! The fast path from a Rust caller, for `guestgate_test.ko`'s benchmark.
 
 use super::*;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Fault injection for the tests (`guestgate_stress.ko`).
+//! Fault injection for the tests (`guestgate_test.ko`).
 
 use super::*;
 
@@ -12,7 +12,7 @@ pub(super) static BREAK_REFRESH: AtomicU32 = AtomicU32::new(bindings::GUESTGATE_
 /// the publication, so that invalidations land there and the sequence check
 /// must catch them; broken, it also skips the check, and the race stress
 /// shows that the stale writes this allows are seen. Test only
-/// (`guestgate_stress.ko`), exported with `CONFIG_KUNIT`.
+/// (`guestgate_test.ko`), exported with `CONFIG_KUNIT`.
 #[no_mangle]
 extern "C" fn guestgate_rs_gpc_break_refresh(mode: c_uint) {
     BREAK_REFRESH.store(mode, Relaxed);

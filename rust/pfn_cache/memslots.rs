@@ -102,32 +102,6 @@ impl Memslots {
         Ok(())
     }
 
-    /// Replaces the whole table with `slots` (`(base_gfn, npages, uhva)`,
-    /// slot `i` from `slots[i]`, the others empty) in one change: a lookup
-    /// sees the old table or the new one, never a part of either. On error
-    /// (`EINVAL` as [`Self::set`], `EEXIST` for an overlap) the table is
-    /// unchanged.
-    pub(crate) fn replace(&self, slots: &[(u64, u64, u64)]) -> Result {
-        if slots.len() > MAX_SLOTS {
-            return Err(EINVAL);
-        }
-        let mut new = [Slot::default(); MAX_SLOTS];
-        for (i, &(base_gfn, npages, uhva)) in slots.iter().enumerate() {
-            let slot = Self::slot(base_gfn, npages, uhva)?;
-            if npages != 0 && new[..i].iter().any(|s| s.overlaps(base_gfn, npages)) {
-                return Err(EEXIST);
-            }
-            new[i] = slot;
-        }
-        let mut table = self.table.lock();
-        // INVARIANT: checked above: no overlap, no wrap.
-        *table = new;
-        // INVARIANT: `table` is locked; the slots are written before.
-        self.generation.fetch_add(1, Release);
-        MEMSLOT_CHANGES.fetch_add(1, Relaxed);
-        Ok(())
-    }
-
     /// The number of changes so far.
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Acquire)

@@ -44,6 +44,9 @@
 
 struct guestgate_memslots;
 
+/* The number of slots of a memslot table. */
+#define GUESTGATE_MEMSLOTS_MAX	32
+
 /**
  * struct guestgate_gpc_checks - checks of one pfn cache on one CPU
  * @count: checks that did not find the cache valid (@count[0], misses) and

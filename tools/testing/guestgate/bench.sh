@@ -134,7 +134,7 @@ kvm_exits()
 # Guest entry: round trips per CPU, guestgate against kvm_host.h's helpers.
 guest_entry()
 {
-	local st=$GG_TOP/guestgate_stress.ko
+	local st=$GG_TOP/guestgate_test.ko
 
 	echo "Guest entry round trip (timing enter, state enter, state exit, timing exit),"
 	echo "TSC cycles, best of 7 runs of 2000, interrupts off, same run:"
@@ -203,7 +203,7 @@ pfn_cache_figures()
 				v["invalidations"], v["invalidations_storm"]
 			printf " %d from the storm\n", v["invalidations_storm"] - v["invalidations"] - 301
 			printf "  bench exit status %s (0: no retry under the storm)\n", v["rc"]
-			printf "  activation (/dev/guestgate, 201 each, median / largest), quiet, then\n"
+			printf "  activation (/dev/guestgate_test, 201 each, median / largest), quiet, then\n"
 			printf "  beside 1 and 2 threads storming MADV_DONTNEED on unrelated memory:\n"
 			split("move same", kinds, " ")
 			for (i = 1; i <= 2; i++) {
@@ -219,7 +219,7 @@ pfn_cache()
 {
 	local gg f
 
-	echo "pfn cache (guestgate_stress/pfn_cache_bench), TSC cycles, same run."
+	echo "pfn cache (guestgate_test/pfn_cache_bench), TSC cycles, same run."
 	echo "Bench kernel (the test kernel without lockdep, KASAN, kmemleak;"
 	echo "tools/testing/guestgate/bench-kernel.config), where the target is checked:"
 	if [ -s "$R/bench-kernel/bench_pfn_cache.txt" ]; then

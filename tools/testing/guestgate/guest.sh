@@ -346,8 +346,9 @@ step "the toy vCPU's callbacks are registered" \
 			! dmesg | grep -q 'refusing kvm_amd'"
 	step "rmmod kvm irqbypass" rmmod kvm irqbypass
 }
-step "insmod guestgate_stress.ko (kernel half of the stress tests)" \
-	insmod "$TOP/guestgate_stress.ko"
+step "insmod guestgate_test.ko (kernel half of the kselftests)" \
+	insmod "$TOP/guestgate_test.ko"
+step "/dev/guestgate_test exists" test -c /dev/guestgate_test
 
 case $mode in
 bench | bench-pfn)
@@ -357,7 +358,7 @@ bench | bench-pfn)
 		# Guest entry round trips on each CPU (CPU 1 is nohz_full: vtime
 		# and context tracking active), "name: value" lines.
 		for cpu in 0 1; do
-			taskset -c $cpu cat $DBG/guestgate_stress/guest_entry_bench
+			taskset -c $cpu cat $DBG/guestgate_test/guest_entry_bench
 		done >"$R/bench_guest_entry.txt" 2>&1
 	fi
 	# The pfn cache: fast path and baselines, zaps, refresh under a storm.
@@ -399,7 +400,8 @@ demo)
 esac
 
 phase unload 300
-step "rmmod guestgate_stress" rmmod guestgate_stress
+step "rmmod guestgate_test" rmmod guestgate_test
+step "/dev/guestgate_test removed" test ! -e /dev/guestgate_test
 step "rmmod guestgate_sample" rmmod guestgate_sample
 step "rmmod guestgate" rmmod guestgate
 step "/dev/guestgate removed" test ! -e /dev/guestgate
@@ -472,10 +474,10 @@ if [ "$mode" = check ]; then
 	# 5000 unregisters or 300 s.
 	phase canary:uaf_no_rcu_wait 360
 	kmsg "canary: uaf_no_rcu_wait"
-	insmod "$TOP/guestgate_stress.ko"
-	echo "uaf_no_rcu_wait 5000 300" >$DBG/guestgate_stress/perf
-	cat $DBG/guestgate_stress/perf >"$R/canary/uaf_no_rcu_wait.txt"
-	rmmod guestgate_stress
+	insmod "$TOP/guestgate_test.ko"
+	echo "uaf_no_rcu_wait 5000 300" >$DBG/guestgate_test/perf
+	cat $DBG/guestgate_test/perf >"$R/canary/uaf_no_rcu_wait.txt"
+	rmmod guestgate_test
 	rmmod guestgate
 fi
 

@@ -543,7 +543,7 @@ def splats(path):
 
 
 CANARY_MARK = "gg-canary-leak"
-# The planted use after free of tools/testing/stress/perf_callbacks_stress.c.
+# The planted use after free of tools/testing/guestgate_test/perf_callbacks_stress.c.
 UAF_RE = re.compile(r"BUG: KASAN: [a-z-]*use-after-free in uaf_")
 
 
@@ -740,7 +740,7 @@ def self_test(kdir):
                        "[ 1.4] %s: another module holds perf's slot\n" % RIVAL_REFUSAL)
         uaf = ("[ 3.0] guestgate-vm: canary: uaf_no_rcu_wait\n"
                "[ 3.1] BUG: KASAN: slab-use-after-free in uaf_get_ip+0x96/0xc0 "
-               "[guestgate_stress]\n")
+               "[guestgate_test]\n")
 
         def canary_log(warns, extra=""):
             return canary_warn + "[ 2.0] " + MISUSE_MARK + "\n" + "".join(warns) + extra + uaf

@@ -4,8 +4,8 @@
  *
  * The toy vCPU of samples/guestgate runs KVM's loop around guest entry in
  * the test's task (GUESTGATE_SAMPLE_IOCTL_VCPU_RUN), with guestgate's
- * helpers; guestgate_stress.ko runs the same loop with one deliberate bug
- * (guestgate_stress/guest_entry). What the tests look at is the kernel's own
+ * helpers; guestgate_test.ko runs the same loop with one deliberate bug
+ * (guestgate_test/guest_entry). What the tests look at is the kernel's own
  * bookkeeping:
  *
  * - guest time: field 43 (guest_time) of /proc/self/stat and the guest
@@ -23,7 +23,7 @@
  *   in each interrupt window.
  *
  * Needs two CPUs with CPU 1 nohz_full, guestgate.ko, guestgate_sample.ko and
- * guestgate_stress.ko loaded, debugfs mounted and root.
+ * guestgate_test.ko loaded, debugfs mounted and root.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,8 +44,8 @@
 
 #include "kselftest_harness.h"
 
-#define ENTRY_FILE	"/sys/kernel/debug/guestgate_stress/guest_entry"
-#define SYNC_RCU_FILE	"/sys/kernel/debug/guestgate_stress/sync_rcu"
+#define ENTRY_FILE	"/sys/kernel/debug/guestgate_test/guest_entry"
+#define SYNC_RCU_FILE	"/sys/kernel/debug/guestgate_test/sync_rcu"
 #define GG_ENTRY_FILE	"/sys/kernel/debug/guestgate/guest_entry"
 
 /* The accounting runs: 1 s of 500 us guest entries. */

@@ -6,7 +6,7 @@
  * Cycles per call are host TSC cycles of a TCG guest: only the ratios to
  * the direct call measured in the same run mean anything.
  *
- * Needs guestgate.ko, guestgate_sample.ko and guestgate_stress.ko loaded.
+ * Needs guestgate.ko, guestgate_sample.ko and guestgate_test.ko loaded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 
 #include "guestgate_sample.h"
 
-#define RUST_BENCH "/sys/kernel/debug/guestgate_stress/perf_bench"
+#define RUST_BENCH "/sys/kernel/debug/guestgate_test/perf_bench"
 
 struct figures {
 	double empty, registered, direct, indirect;

@@ -7,7 +7,7 @@
  *   the guest, through perf -> guestgate's bridge -> guestgate's dispatch ->
  *   the toy's callbacks; samples outside the window, and after the toy
  *   unregistered, are not.
- * - stress: drives guestgate_stress.ko (torn reads, use after unregister).
+ * - stress: drives guestgate_test.ko (torn reads, use after unregister).
  * - reload: the sample module loaded and unloaded RELOADS times while perf
  *   samples every CPU at 10 kHz.
  *
@@ -16,7 +16,7 @@
  * cases' timeouts only catch a hang: they are far above what the work takes
  * on a machine several times slower than the test VM needs.
  *
- * Needs guestgate.ko, guestgate_sample.ko and guestgate_stress.ko loaded,
+ * Needs guestgate.ko, guestgate_sample.ko and guestgate_test.ko loaded,
  * debugfs mounted and root. GUESTGATE_SAMPLE_KO names the sample's .ko for
  * the reload test.
  */
@@ -39,7 +39,7 @@
 
 #include "kselftest_harness.h"
 
-#define STRESS_FILE	"/sys/kernel/debug/guestgate_stress/perf"
+#define STRESS_FILE	"/sys/kernel/debug/guestgate_test/perf"
 /*
  * Register + unregister pairs of a stress run. Every pair is two windows in
  * which a switch can tear; the naive scheme tears in its first.
@@ -248,7 +248,7 @@ FIXTURE_SETUP(stress)
 	self->toy = open(GUESTGATE_SAMPLE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	if (self->toy >= 0)
 		ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_UNREGISTER);
-	ASSERT_EQ(0, access(STRESS_FILE, W_OK)) TH_LOG("is guestgate_stress.ko loaded?");
+	ASSERT_EQ(0, access(STRESS_FILE, W_OK)) TH_LOG("is guestgate_test.ko loaded?");
 }
 
 FIXTURE_TEARDOWN(stress)

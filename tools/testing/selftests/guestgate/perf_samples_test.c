@@ -5,7 +5,7 @@
  * perf asks state() several times for one sample: for its IP
  * (perf_instruction_pointer()), for its callchain (perf_callchain_kernel()
  * and _user()) and for its misc flags (perf_misc_flags()). While
- * guestgate_stress.ko registers and unregisters, through guestgate, a set
+ * guestgate_test.ko registers and unregisters, through guestgate, a set
  * whose guest runs on the odd-numbered CPUs (while it is unregistered, its
  * get_ip() takes its time, so that the switch runs while samples are
  * between two calls of state()), perf samples every CPU
@@ -23,7 +23,7 @@
  * No NMI-context samples: the test VM (TCG) has no PMU; the stress readers
  * of perf_callbacks_test cover NMIs with real NMI IPIs.
  *
- * Needs guestgate.ko and guestgate_stress.ko loaded (guestgate_sample.ko's
+ * Needs guestgate.ko and guestgate_test.ko loaded (guestgate_sample.ko's
  * toy steps aside meanwhile), debugfs mounted and root.
  */
 #include <errno.h>
@@ -44,7 +44,7 @@
 
 #include "kselftest_harness.h"
 
-#define STRESS_FILE	"/sys/kernel/debug/guestgate_stress/perf"
+#define STRESS_FILE	"/sys/kernel/debug/guestgate_test/perf"
 /* The module's bound on a run that hangs; the cases' timeouts are above. */
 #define STRESS_SECONDS	300
 #define PERIOD_NS	100000		/* 10 kHz */
@@ -65,7 +65,7 @@ FIXTURE_SETUP(samples)
 	self->toy = open(GUESTGATE_SAMPLE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	if (self->toy >= 0)
 		ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_UNREGISTER);
-	ASSERT_EQ(0, access(STRESS_FILE, W_OK)) TH_LOG("is guestgate_stress.ko loaded?");
+	ASSERT_EQ(0, access(STRESS_FILE, W_OK)) TH_LOG("is guestgate_test.ko loaded?");
 }
 
 FIXTURE_TEARDOWN(samples)
@@ -76,7 +76,7 @@ FIXTURE_TEARDOWN(samples)
 	}
 }
 
-/* GG_SAMPLES_GUEST_IP of tools/testing/stress/guestgate_stress.h */
+/* GG_SAMPLES_GUEST_IP of tools/testing/guestgate_test/guestgate_test.h */
 #define SAMPLES_GUEST_IP	0x6767c0de0000ULL
 /* Register + unregister pairs of a samples run. */
 #define SAMPLES_SWITCHES	30

@@ -2,7 +2,7 @@
 /*
  * guestgate: benchmark of the pfn cache (make bench).
  *
- * guestgate_stress/pfn_cache_bench caches a page of this task; each read
+ * guestgate_test/pfn_cache_bench caches a page of this task; each read
  * times, in this task, a 4-byte write through the cache (read lock, check,
  * write, unlock), the same write by get_user_pages_fast() + kmap_local +
  * put_page() and by copy_to_user(), and a refresh (TSC cycles per operation,
@@ -12,7 +12,7 @@
  * thread storms MADV_DONTNEED on an unrelated range: it must stay flat,
  * with no retry. Prints "name: value" lines.
  *
- * Then activation through /dev/guestgate (GUESTGATE_IOCTL_PFN_ACTIVATE):
+ * Then activation through /dev/guestgate_test (ACTIVATE of guestgate_test.ko):
  * to the other of two pages in turn (the notifier moves: removed, inserted
  * on the new page) and deactivate + activate on the same page, quiet and
  * while one or two threads storm MADV_DONTNEED on unrelated memory of the
@@ -26,7 +26,7 @@
  * next read's, in the same boot and on the same CPU: hence the best of
  * several reads, and ratios taken within them.
  *
- * Needs guestgate.ko and guestgate_stress.ko loaded, debugfs and root.
+ * Needs guestgate.ko and guestgate_test.ko loaded, debugfs and root.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,11 +40,11 @@
 #include <sys/ioctl.h>
 #include <x86intrin.h>
 
-#include <linux/guestgate.h>
+#include "guestgate_test_uapi.h"
 
 #include "pin_cpu.h"
 
-#define BENCH_FILE	"/sys/kernel/debug/guestgate_stress/pfn_cache_bench"
+#define BENCH_FILE	"/sys/kernel/debug/guestgate_test/pfn_cache_bench"
 #define PAGE		4096
 #define STORM_PAGES	64
 #define ZAPS		301
@@ -171,13 +171,13 @@ static uint64_t activations(int dev, unsigned int handle, char *a, char *b,
 
 	for (i = 0; i < ACTIVATE_SAMPLES; i++) {
 		c.addr = (unsigned long)(b && i % 2 ? b : a);
-		if (!b && ioctl(dev, GUESTGATE_IOCTL_PFN_DEACTIVATE, &h)) {
-			perror("GUESTGATE_IOCTL_PFN_DEACTIVATE");
+		if (!b && ioctl(dev, GUESTGATE_TEST_IOCTL_PFN_DEACTIVATE, &h)) {
+			perror("GUESTGATE_TEST_IOCTL_PFN_DEACTIVATE");
 			return 0;
 		}
 		t0 = __rdtsc();
-		if (ioctl(dev, GUESTGATE_IOCTL_PFN_ACTIVATE, &c)) {
-			perror("GUESTGATE_IOCTL_PFN_ACTIVATE");
+		if (ioctl(dev, GUESTGATE_TEST_IOCTL_PFN_ACTIVATE, &c)) {
+			perror("GUESTGATE_TEST_IOCTL_PFN_ACTIVATE");
 			return 0;
 		}
 		t[i] = __rdtsc() - t0;
@@ -200,9 +200,9 @@ static int activation_bench(char *a, char *b, char *c)
 	char name[64];
 	int dev, n, i;
 
-	dev = open("/dev/guestgate", O_RDWR);
-	if (dev < 0 || ioctl(dev, GUESTGATE_IOCTL_PFN_CREATE, &create)) {
-		perror("/dev/guestgate");
+	dev = open(GUESTGATE_TEST_DEVICE_PATH, O_RDWR);
+	if (dev < 0 || ioctl(dev, GUESTGATE_TEST_IOCTL_PFN_CREATE, &create)) {
+		perror(GUESTGATE_TEST_DEVICE_PATH);
 		return 1;
 	}
 	for (n = 0; n <= STORMS; n++) {

@@ -2,8 +2,8 @@
 /*
  * guestgate: race stress of the pfn cache on a real mapping.
  *
- * guestgate_stress.ko (guestgate_stress/pfn_cache, see
- * tools/testing/stress/pfn_cache_stress.c) writes through a cache of one
+ * guestgate_test.ko (guestgate_test/pfn_cache, see
+ * tools/testing/guestgate_test/pfn_cache_stress.c) writes through a cache of one
  * page of this test from an hrtimer and from a kthread in this mm, while
  * the threads here zap and remap that page: MADV_DONTNEED, munmap + mmap
  * MAP_FIXED at the same address, mprotect() flips. Before each zap the
@@ -25,7 +25,7 @@
  * sleep, no sequence check) must show violations. The two differ only in
  * the check.
  *
- * Needs guestgate.ko and guestgate_stress.ko loaded, debugfs and root.
+ * Needs guestgate.ko and guestgate_test.ko loaded, debugfs and root.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +42,7 @@
 
 #include "kselftest_harness.h"
 
-#define STRESS_FILE	"/sys/kernel/debug/guestgate_stress/pfn_cache"
+#define STRESS_FILE	"/sys/kernel/debug/guestgate_test/pfn_cache"
 /* Zaps (madvise and remap) of a run of the correct refresh, then the others. */
 #define STRESS_ZAPS	400
 #define BROKEN_ZAPS	200
@@ -183,7 +183,7 @@ static bool run(struct __test_metadata *_metadata, int mode,
 	pthread_mutex_init(&s->zap_lock, NULL);
 	s->fd = open(STRESS_FILE, O_RDWR);
 	if (s->fd < 0)
-		SKIP(return false, "no %s (guestgate_stress.ko)", STRESS_FILE);
+		SKIP(return false, "no %s (guestgate_test.ko)", STRESS_FILE);
 	s->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, s->page);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * guestgate: the pfn cache through /dev/guestgate, on real mappings.
+ * guestgate: the pfn cache through /dev/guestgate_test (guestgate_test.ko,
+ * the test device over the pfn cache's C API), on real mappings.
  *
  * Accesses through a cache from the ioctl's task, a kthread and a hardirq
  * hrtimer; what the mm does to the cached page (munmap, MADV_DONTNEED,
@@ -10,8 +11,8 @@
  * kernel API: the toy vCPU of samples/guestgate keeps a runstate area of
  * this task up to date through a pfn cache while another thread zaps it.
  *
- * Needs guestgate.ko and guestgate_sample.ko loaded, debugfs mounted and
- * root (pagemap pfns).
+ * Needs guestgate.ko, guestgate_test.ko and guestgate_sample.ko loaded,
+ * debugfs mounted and root (pagemap pfns).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/guestgate.h>
+#include "guestgate_test_uapi.h"
 
 #include "debugfs_counter.h"
 #include "guestgate_sample.h"
@@ -58,7 +59,7 @@ static int gpc_create(int fd, uint64_t addr, uint32_t len, uint32_t flags)
 		.addr = addr, .len = len, .flags = flags,
 	};
 
-	if (ioctl(fd, GUESTGATE_IOCTL_PFN_CREATE, &c))
+	if (ioctl(fd, GUESTGATE_TEST_IOCTL_PFN_CREATE, &c))
 		return -errno;
 	return c.handle;
 }
@@ -70,7 +71,7 @@ static int gpc_activate(int fd, int h, uint64_t addr, uint32_t len,
 		.addr = addr, .len = len, .flags = flags, .handle = h,
 	};
 
-	return ioctl(fd, GUESTGATE_IOCTL_PFN_ACTIVATE, &c) ? -errno : 0;
+	return ioctl(fd, GUESTGATE_TEST_IOCTL_PFN_ACTIVATE, &c) ? -errno : 0;
 }
 
 static int gpc_op(int fd, unsigned long cmd, int h)
@@ -91,7 +92,7 @@ static int gpc_access(int fd, int h, uint32_t ctx, uint32_t flags,
 
 	if (len <= sizeof(a.data))
 		memcpy(a.data, buf, len);
-	if (ioctl(fd, GUESTGATE_IOCTL_PFN_ACCESS, &a))
+	if (ioctl(fd, GUESTGATE_TEST_IOCTL_PFN_ACCESS, &a))
 		return -errno;
 	if (!(flags & GUESTGATE_PFN_ACCESS_WRITE) && len <= sizeof(a.data))
 		memcpy(buf, a.data, len);
@@ -116,7 +117,7 @@ static struct guestgate_pfn_stats gpc_stats(int fd, int h)
 {
 	struct guestgate_pfn_stats s = { .handle = h };
 
-	if (ioctl(fd, GUESTGATE_IOCTL_PFN_STATS, &s))
+	if (ioctl(fd, GUESTGATE_TEST_IOCTL_PFN_STATS, &s))
 		memset(&s, 0xff, sizeof(s));
 	return s;
 }
@@ -128,7 +129,7 @@ static int set_memslots(int fd, const struct guestgate_pfn_memslot *slots,
 		.nslots = n, .slots = (uintptr_t)slots,
 	};
 
-	return ioctl(fd, GUESTGATE_IOCTL_PFN_SET_MEMSLOTS, &m) ? -errno : 0;
+	return ioctl(fd, GUESTGATE_TEST_IOCTL_PFN_SET_MEMSLOTS, &m) ? -errno : 0;
 }
 
 /* The pfn mapped at @addr per /proc/self/pagemap: 0 if absent, -1 if hidden. */
@@ -167,8 +168,8 @@ FIXTURE(pfn) {
 
 FIXTURE_SETUP(pfn)
 {
-	self->fd = open(GUESTGATE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GUESTGATE_DEVICE_PATH,
+	self->fd = open(GUESTGATE_TEST_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", GUESTGATE_TEST_DEVICE_PATH,
 				      strerror(errno));
 	self->mem = map_pages(4);
 	ASSERT_NE(NULL, self->mem);
@@ -243,7 +244,7 @@ TEST_F(pfn, munmap_invalidates)
 				      GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val));
 	EXPECT_EQ(-EAGAIN, gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_HRTIMER,
 				      0, 0, &val));
-	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, h));
+	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, h));
 	EXPECT_EQ(-EFAULT, gpc_read32(self->fd, h, 0, 0, 0, &val));
 	EXPECT_EQ(-EFAULT, gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD,
 				      0, 0, &val));
@@ -290,14 +291,14 @@ TEST_F(pfn, mprotect_readonly)
 	r = gpc_create(self->fd, (uintptr_t)self->mem, 4, 0);
 	ASSERT_LT(0, r);
 	ASSERT_EQ(0, mprotect(self->mem, PAGE, PROT_READ));
-	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, w));
+	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, w));
 	EXPECT_EQ(-EFAULT, gpc_write32(self->fd, w, 0, 0, 1));
 	EXPECT_EQ(-EFAULT, gpc_create(self->fd, (uintptr_t)self->mem, 4,
 				      GUESTGATE_PFN_WRITABLE));
 	EXPECT_EQ(0, gpc_read32(self->fd, r, 0, 0, 0, &val));
 	EXPECT_EQ(-EPERM, gpc_write32(self->fd, r, 0, 0, 1));
 	ASSERT_EQ(0, mprotect(self->mem, PAGE, PROT_READ | PROT_WRITE));
-	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, w));
+	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, w));
 }
 
 /*
@@ -390,7 +391,7 @@ TEST_F(pfn, foreign_mm_cannot_refresh)
 		if (gpc_read32(self->fd, h, GUESTGATE_PFN_CTX_KTHREAD,
 			       GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val) != -EAGAIN)
 			_exit(3);
-		if (gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, h) != -EFAULT)
+		if (gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, h) != -EFAULT)
 			_exit(4);
 		_exit(0);
 	}
@@ -424,7 +425,7 @@ TEST_F(pfn, mremap_moves)
 	ASSERT_EQ(dst, moved);
 	EXPECT_EQ(-EAGAIN, gpc_read32(self->fd, h, 0,
 				      GUESTGATE_PFN_ACCESS_NOREFRESH, 0, &val));
-	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, h));
+	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, h));
 	ASSERT_EQ(0, gpc_activate(self->fd, h, (uintptr_t)moved + PAGE + 12, 4,
 				  GUESTGATE_PFN_WRITABLE));
 	ASSERT_EQ(0, gpc_access(self->fd, h, 0, 0, 0, &val, 4, &pfn1));
@@ -661,10 +662,10 @@ TEST_F(pfn, memslot_generation)
 	slots[1].uhva = (uintptr_t)self->mem + 1;
 	EXPECT_EQ(-EINVAL, set_memslots(self->fd, slots, 2));
 	EXPECT_EQ(-EINVAL, set_memslots(self->fd, slots,
-					GUESTGATE_MEMSLOTS_MAX + 1));
+					GUESTGATE_PFN_MEMSLOTS_MAX + 1));
 	EXPECT_EQ(-EFAULT, set_memslots(self->fd, NULL, 1));
 	m.slots = (uintptr_t)slots;
-	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_IOCTL_PFN_SET_MEMSLOTS, &m));
+	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_TEST_IOCTL_PFN_SET_MEMSLOTS, &m));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, gpc_read32(self->fd, h, 0, GUESTGATE_PFN_ACCESS_NOREFRESH,
 				0, &val));
@@ -727,9 +728,9 @@ TEST_F(pfn, errnos)
 	ASSERT_LT(0, i);
 	EXPECT_EQ(-EFAULT, gpc_activate(self->fd, i, (uintptr_t)gone + 0x800,
 					16, 0));
-	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, i));
-	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DESTROY, i));
-	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DESTROY, r));
+	EXPECT_EQ(-EFAULT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, i));
+	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_DESTROY, i));
+	EXPECT_EQ(0, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_DESTROY, r));
 	/* Bad flags, sizes, contexts. */
 	EXPECT_EQ(-EINVAL, gpc_create(self->fd, (uintptr_t)self->mem, 4, 4));
 	EXPECT_EQ(-EINVAL, gpc_create(self->fd, (uintptr_t)self->mem, 0, 0));
@@ -743,45 +744,45 @@ TEST_F(pfn, errnos)
 	EXPECT_EQ(-EINVAL, gpc_activate(self->fd, h, (uintptr_t)self->mem, 4,
 					GUESTGATE_PFN_WRITABLE));
 	pad.handle = h;
-	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, &pad));
+	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, &pad));
 	EXPECT_EQ(EINVAL, errno);
 	/* Read-only cache: EPERM for writes. */
 	EXPECT_EQ(-EPERM, gpc_write32(self->fd, h, 0, 0, 1));
 	/* Bad handles: ENOENT. */
 	EXPECT_EQ(-ENOENT, gpc_read32(self->fd, h + 1000, 0, 0, 0, &val));
 	EXPECT_EQ(-ENOENT, gpc_read32(self->fd, 0, 0, 0, 0, &val));
-	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, 0));
-	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DEACTIVATE, 77));
-	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_STATS, 77));
+	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, 0));
+	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_DEACTIVATE, 77));
+	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_STATS, 77));
 	EXPECT_EQ(-ENOENT, gpc_activate(self->fd, 77, (uintptr_t)self->mem, 4,
 					0));
 	/* Bad user pointers: EFAULT. */
-	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_IOCTL_PFN_CREATE, NULL));
+	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_TEST_IOCTL_PFN_CREATE, NULL));
 	EXPECT_EQ(EFAULT, errno);
-	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_IOCTL_PFN_ACCESS, gone));
+	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_TEST_IOCTL_PFN_ACCESS, gone));
 	EXPECT_EQ(EFAULT, errno);
-	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_IOCTL_PFN_STATS,
+	EXPECT_EQ(-1, ioctl(self->fd, GUESTGATE_TEST_IOCTL_PFN_STATS,
 			    (void *)0xffffffff81000000UL));
 	EXPECT_EQ(EFAULT, errno);
 	/* Unknown commands: ENOTTY, near misses included. */
-	EXPECT_EQ(-1, ioctl(self->fd, _IOW(GUESTGATE_IOC_MAGIC, 0x18,
+	EXPECT_EQ(-1, ioctl(self->fd, _IOW(GUESTGATE_TEST_IOC_MAGIC, 0x18,
 					   struct guestgate_pfn_handle), &val));
 	EXPECT_EQ(ENOTTY, errno);
-	EXPECT_EQ(-1, ioctl(self->fd, _IOW(GUESTGATE_IOC_MAGIC, 0x14, __u32),
+	EXPECT_EQ(-1, ioctl(self->fd, _IOW(GUESTGATE_TEST_IOC_MAGIC, 0x14, __u32),
 			    &val));
 	EXPECT_EQ(ENOTTY, errno);
-	EXPECT_EQ(-1, ioctl(self->fd, _IOR(GUESTGATE_IOC_MAGIC, 0x16,
+	EXPECT_EQ(-1, ioctl(self->fd, _IOR(GUESTGATE_TEST_IOC_MAGIC, 0x16,
 					   struct guestgate_pfn_handle), &val));
 	EXPECT_EQ(ENOTTY, errno);
 	/* Deactivated: EINVAL until activated again. */
-	ASSERT_EQ(0, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DEACTIVATE, h));
+	ASSERT_EQ(0, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_DEACTIVATE, h));
 	EXPECT_EQ(-EINVAL, gpc_read32(self->fd, h, 0, 0, 0, &val));
-	EXPECT_EQ(-EINVAL, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_REFRESH, h));
+	EXPECT_EQ(-EINVAL, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_REFRESH, h));
 	ASSERT_EQ(0, gpc_activate(self->fd, h, (uintptr_t)self->mem, 4, 0));
 	EXPECT_EQ(0, gpc_read32(self->fd, h, 0, 0, 0, &val));
 	/* Destroyed: ENOENT. */
-	ASSERT_EQ(0, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DESTROY, h));
-	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_IOCTL_PFN_DESTROY, h));
+	ASSERT_EQ(0, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_DESTROY, h));
+	EXPECT_EQ(-ENOENT, gpc_op(self->fd, GUESTGATE_TEST_IOCTL_PFN_DESTROY, h));
 	EXPECT_EQ(-ENOENT, gpc_read32(self->fd, h, 0, 0, 0, &val));
 	/* At most GUESTGATE_PFN_CACHES_MAX caches: ENOSPC. */
 	for (i = 0; i < GUESTGATE_PFN_CACHES_MAX; i++)
@@ -916,7 +917,7 @@ TEST(close_tears_down)
 
 	ASSERT_LE(0, before) TH_LOG("no %s", PFN_CACHE_FILE);
 	ASSERT_NE(NULL, mem);
-	fd = open(GUESTGATE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	fd = open(GUESTGATE_TEST_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	slot = (struct guestgate_pfn_memslot){ 0, 2, (uintptr_t)mem };
 	ASSERT_EQ(0, set_memslots(fd, &slot, 1));
@@ -956,15 +957,14 @@ static uint64_t rnd(void)
 #define FUZZ_GUARD	8
 
 static const unsigned long fuzz_cmds[] = {
-	GUESTGATE_IOCTL_VERSION,
-	GUESTGATE_IOCTL_PFN_SET_MEMSLOTS,
-	GUESTGATE_IOCTL_PFN_CREATE,
-	GUESTGATE_IOCTL_PFN_ACTIVATE,
-	GUESTGATE_IOCTL_PFN_ACCESS,
-	GUESTGATE_IOCTL_PFN_REFRESH,
-	GUESTGATE_IOCTL_PFN_DEACTIVATE,
-	GUESTGATE_IOCTL_PFN_DESTROY,
-	GUESTGATE_IOCTL_PFN_STATS,
+	GUESTGATE_TEST_IOCTL_PFN_SET_MEMSLOTS,
+	GUESTGATE_TEST_IOCTL_PFN_CREATE,
+	GUESTGATE_TEST_IOCTL_PFN_ACTIVATE,
+	GUESTGATE_TEST_IOCTL_PFN_ACCESS,
+	GUESTGATE_TEST_IOCTL_PFN_REFRESH,
+	GUESTGATE_TEST_IOCTL_PFN_DEACTIVATE,
+	GUESTGATE_TEST_IOCTL_PFN_DESTROY,
+	GUESTGATE_TEST_IOCTL_PFN_STATS,
 };
 
 /* A real command with its size, direction, number or magic changed. */
@@ -1015,7 +1015,6 @@ TEST_F_TIMEOUT(fuzz, ioctls, 120)
 		struct guestgate_pfn_handle h;
 		struct guestgate_pfn_access a;
 		struct guestgate_pfn_stats s;
-		struct guestgate_version v;
 		uint8_t raw[256];
 	} *buf;
 	struct guestgate_pfn_memslot slots[4];
@@ -1036,7 +1035,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 120)
 	ASSERT_NE(NULL, gone);
 	ASSERT_NE(NULL, buf);
 	ASSERT_EQ(0, munmap(gone, PAGE));
-	fd = open(GUESTGATE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	fd = open(GUESTGATE_TEST_DEVICE_PATH, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 
 	for (i = 0; i < FUZZ_IOCTLS; i++) {
@@ -1118,7 +1117,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 120)
 		ASSERT_LT(j, (int)ARRAY_SIZE(fuzz_allowed))
 			TH_LOG("ioctl %d: cmd %#lx: %s", i, cmd, strerror(err));
 		counts[j]++;
-		if (!ret && cmd == GUESTGATE_IOCTL_PFN_CREATE && arg == buf)
+		if (!ret && cmd == GUESTGATE_TEST_IOCTL_PFN_CREATE && arg == buf)
 			handles[rnd() % 16] = buf->c.handle;
 		if (i % 2000 == 1999)
 			madvise(arena + rnd() % FUZZ_ARENA * PAGE, PAGE,

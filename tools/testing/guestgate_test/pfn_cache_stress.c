@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * guestgate_stress.ko: race stress and benchmark of the pfn cache.
+ * guestgate_test.ko: race stress and benchmark of the pfn cache.
  *
- * guestgate_stress/pfn_cache drives the race stress of
+ * guestgate_test/pfn_cache drives the race stress of
  * selftests/guestgate/pfn_cache_stress_test.c. The test writes commands:
  *
  *   "start UHVA MODE"    create a writable cache on the page at UHVA of the
@@ -51,7 +51,7 @@
  * often race with the kthread's refresh instead. Zaps of a page the cache
  * was valid on are counted "live".
  *
- * guestgate_stress/pfn_cache_bench: written "UHVA", creates a cache on the
+ * guestgate_test/pfn_cache_bench: written "UHVA", creates a cache on the
  * page at UHVA of the writer's mm for this open file; read, times the fast
  * path and its baselines in the reader's task (the cache's mm) and prints
  * cycles per access, best of several batches. Closing the file destroys
@@ -75,7 +75,7 @@
 #include <linux/uaccess.h>
 #include <asm/msr.h>
 
-#include "guestgate_stress.h"
+#include "guestgate_test.h"
 #include "pfn_cache_shim.h"
 
 /* The slots: one u64 per writing context, from the start of the page. */
@@ -253,7 +253,7 @@ static void gg_pfn_judge(struct gg_pfn_stress *st, struct gg_pfn_zap *z)
 			continue;
 		bad = true;
 		if (st->violations < GG_PFN_REPORTS)
-			pr_info("guestgate_stress: pfn %lx slot %d: %llu at zap (counter %llu), now %llu\n",
+			pr_info("guestgate_test: pfn %lx slot %d: %llu at zap (counter %llu), now %llu\n",
 				page_to_pfn(z->page), i, z->slots[i], z->seq,
 				now);
 	}

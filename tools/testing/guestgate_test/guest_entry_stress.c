@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * guestgate_stress: guest entry and exit. What the kselftest
+ * guestgate_test: guest entry and exit. What the kselftest
  * (tools/testing/selftests/guestgate/guest_entry_test.c) compares the toy
  * vCPU of samples/guestgate with, and the benchmark.
  *
- * guestgate_stress/guest_entry: writing "MODE MS GUEST_US" runs the toy
+ * guestgate_test/guest_entry: writing "MODE MS GUEST_US" runs the toy
  * vCPU's loop in the writer's task for MS milliseconds, GUEST_US per guest
  * entry, with one deliberate bug:
  *  - timing_exit_early: guest timing exits before the interrupts that came
@@ -15,12 +15,12 @@
  *    quiescent state while the guest runs.
  * Reading gives the last run's result, "name: value" lines.
  *
- * guestgate_stress/sync_rcu: reading waits until another CPU has guest
+ * guestgate_test/sync_rcu: reading waits until another CPU has guest
  * timing entered (guestgate's per-CPU state; -ETIMEDOUT after 60 s, which
  * only a hang takes), 100 ms more, then times one synchronize_rcu() on the
  * reader's CPU.
  *
- * guestgate_stress/guest_entry_bench: reading times full round trips
+ * guestgate_test/guest_entry_bench: reading times full round trips
  * (timing enter, state enter, state exit, timing exit) on the reader's CPU,
  * guestgate's helpers against <linux/kvm_host.h>'s inline ones.
  */
@@ -42,7 +42,7 @@
 #include <asm/msr.h>
 #include <asm/tsc.h>
 
-#include "guestgate_stress.h"
+#include "guestgate_test.h"
 
 #define GG_ENTRY_MAX_MS		2000
 #define GG_ENTRY_MAX_GUEST_US	2000000

@@ -12,7 +12,7 @@
  * state() again); state() once more. It checks that every answer was for
  * the same set, or all for none.
  *
- * Modes (debugfs guestgate_stress/perf, "MODE SWITCHES SECONDS"):
+ * Modes (debugfs guestgate_test/perf, "MODE SWITCHES SECONDS"):
  * - torn: two sets through guestgate. Torn sections must be 0.
  * - torn_no_gate: the same through guestgate's switch without its gate
  *   (CONFIG_KUNIT fault injection): state() patched straight from one
@@ -50,7 +50,7 @@
 #include <asm/apic.h>
 #include <asm/nmi.h>
 
-#include "guestgate_stress.h"
+#include "guestgate_test.h"
 #include "perf_callbacks_shim.h"
 
 #define SET_STATE(id)	(PERF_GUEST_ACTIVE | ((id) << 8))

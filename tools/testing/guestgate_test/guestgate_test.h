@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * guestgate_stress.ko: the kernel half of guestgate's stress tests, driven
- * by the kselftests through debugfs (guestgate_stress/).
+ * guestgate_test.ko: the kernel half of guestgate's stress tests, driven
+ * by the kselftests through debugfs (guestgate_test/).
  */
-#ifndef _GUESTGATE_STRESS_H
-#define _GUESTGATE_STRESS_H
+#ifndef _GUESTGATE_TEST_H
+#define _GUESTGATE_TEST_H
 
 #include <linux/atomic.h>
 #include <linux/types.h>
 
-/* The modes of guestgate_stress/perf, in the order of gg_stress_mode_names. */
+/* The modes of guestgate_test/perf, in the order of gg_stress_mode_names. */
 enum gg_stress_mode {
 	GG_STRESS_TORN,
 	GG_STRESS_NAIVE,
@@ -80,4 +80,8 @@ void gg_stress_guest_entry_init(struct dentry *dir);
 /* pfn_cache_stress.c: creates its debugfs files in @dir. */
 void gg_stress_pfn_cache_init(struct dentry *dir);
 
-#endif /* _GUESTGATE_STRESS_H */
+/* pfn_cache_device.c: /dev/guestgate_test, the pfn cache test device. */
+int gg_test_pfn_device_register(void);
+void gg_test_pfn_device_unregister(void);
+
+#endif /* _GUESTGATE_TEST_H */

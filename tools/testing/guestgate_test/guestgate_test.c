@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * guestgate_stress.ko: the kernel half of guestgate's stress tests.
+ * guestgate_test.ko: the kernel half of guestgate's kselftests and of
+ * make bench (test only).
  *
- * Like lib/test_hmm.c for the hmm selftests, a test-only module that a
- * kselftest drives: it writes "MODE SWITCHES SECONDS" to
- * /sys/kernel/debug/guestgate_stress/perf, which runs the stress in the
+ * Like lib/test_hmm.c for the hmm selftests, a test-only module that the
+ * kselftests drive. /dev/guestgate_test, the pfn cache test device with its
+ * private UAPI guestgate_test_uapi.h, is described in pfn_cache_device.c.
+ * The stress tests and benchmarks are debugfs files: a kselftest writes "MODE SWITCHES SECONDS" to
+ * /sys/kernel/debug/guestgate_test/perf, which runs the stress in the
  * writing task and returns once it is over (or fails with its errno), and
  * reads the counters of the last run back from the same file. Reading
- * guestgate_stress/perf_bench runs the benchmark of Rust callers. The guest
+ * guestgate_test/perf_bench runs the benchmark of Rust callers. The guest
  * entry files (guest_entry, sync_rcu, guest_entry_bench) are described in
  * guest_entry_stress.c, the pfn cache files (pfn_cache, pfn_cache_bench) in
  * pfn_cache_stress.c.
@@ -21,7 +24,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-#include "guestgate_stress.h"
+#include "guestgate_test.h"
 
 #define GG_STRESS_MAX_SWITCHES	100000
 #define GG_STRESS_MAX_SECONDS	600
@@ -140,23 +143,30 @@ DEFINE_SHOW_ATTRIBUTE(gg_stress_perf_bench);
 
 static int __init gg_stress_init(void)
 {
-	gg_stress_dir = debugfs_create_dir("guestgate_stress", NULL);
+	int ret;
+
+	gg_stress_dir = debugfs_create_dir("guestgate_test", NULL);
 	debugfs_create_file("perf", 0600, gg_stress_dir, NULL,
 			    &gg_stress_perf_fops);
 	debugfs_create_file("perf_bench", 0400, gg_stress_dir, NULL,
 			    &gg_stress_perf_bench_fops);
 	gg_stress_guest_entry_init(gg_stress_dir);
 	gg_stress_pfn_cache_init(gg_stress_dir);
-	return 0;
+	/* The device last: nothing after it can fail. */
+	ret = gg_test_pfn_device_register();
+	if (ret)
+		debugfs_remove_recursive(gg_stress_dir);
+	return ret;
 }
 module_init(gg_stress_init);
 
 static void __exit gg_stress_exit(void)
 {
+	gg_test_pfn_device_unregister();
 	debugfs_remove_recursive(gg_stress_dir);
 }
 module_exit(gg_stress_exit);
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
-MODULE_DESCRIPTION("guestgate stress tests and benchmarks, kernel half (test only)");
+MODULE_DESCRIPTION("guestgate test device, stress tests and benchmarks, kernel half (test only)");
 MODULE_LICENSE("GPL");
