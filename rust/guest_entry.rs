@@ -148,11 +148,18 @@ impl IrqsOff {
     /// Starts charging time to the guest (the current task gets `PF_VCPU`).
     ///
     /// Gives `self` back if it is not the outermost value (interrupts were
-    /// already disabled when it was made), or if this CPU is already in
-    /// guest timing (a chain of states is alive on it, or C code entered).
+    /// already disabled when it was made), if this CPU is already in guest
+    /// timing (a chain of states is alive on it, or C code entered), or if
+    /// the current task has no mm: a kernel thread cannot run a guest (the
+    /// C API's `GUESTGATE_MISUSE_NO_MM` would refuse it at state enter,
+    /// after [`GuestTiming::run_guest`] had promised a guest that ran).
     pub(crate) fn enter_guest_timing(self) -> Result<GuestTiming, IrqsOff> {
         // SAFETY: FFI call without preconditions.
         if unsafe { bindings::guestgate_entry_irqs_disabled_flags(self.flags) } {
+            return Err(self);
+        }
+        // SAFETY: FFI call without preconditions.
+        if !unsafe { bindings::guestgate_entry_has_mm() } {
             return Err(self);
         }
         // SAFETY: FFI call; preemption is disabled (type invariant).
@@ -401,6 +408,28 @@ mod kunit_cases {
         kunit_expect!(t, after.timing_exits - before.timing_exits == 1);
         kunit_expect!(t, after.guest_enters - before.guest_enters == 3);
         kunit_expect!(t, after.guest_exits - before.guest_exits == 3);
+        kunit_expect!(t, after.misuse == before.misuse);
+    }
+
+    /// A task without an mm (the KUnit thread) gets its token back from
+    /// `enter_guest_timing()`: no guest ever runs, no misuse is counted.
+    #[no_mangle]
+    extern "C" fn guestgate_kunit_guest_entry_no_mm(test: *mut Kunit) {
+        // SAFETY: Called by the C suite with its running test case.
+        let t = unsafe { Test::new(test) };
+        let before = stats();
+        match IrqsOff::disable().enter_guest_timing() {
+            Ok(timing) => {
+                kunit_expect!(t, false);
+                drop(timing.exit_guest_timing());
+            }
+            Err(irqs) => {
+                kunit_expect!(t, cpu_state() == bindings::GUESTGATE_ENTRY_IDLE);
+                drop(irqs);
+            }
+        }
+        let after = stats();
+        kunit_expect!(t, after.timing_enters == before.timing_enters);
         kunit_expect!(t, after.misuse == before.misuse);
     }
 }

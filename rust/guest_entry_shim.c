@@ -145,6 +145,11 @@ void guestgate_entry_take_interrupts(void)
 	local_irq_disable();
 }
 
+bool guestgate_entry_has_mm(void)
+{
+	return current->mm;
+}
+
 u64 guestgate_entry_tsc_khz(void)
 {
 	return tsc_khz;
@@ -252,3 +257,5 @@ int guestgate_guest_entry_show(struct seq_file *m, void *unused)
 
 /* guestgate_kunit_guest_entry_typestate(): a Rust KUnit case in guest_entry.rs */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_guest_entry_typestate);
+/* guestgate_kunit_guest_entry_no_mm(): a Rust KUnit case in guest_entry.rs */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_guest_entry_no_mm);

@@ -39,6 +39,8 @@ bool guestgate_entry_irqs_disabled(void);
 int guestgate_entry_preempt_count(void);
 /* local_irq_enable() then local_irq_disable(): pending interrupts are taken */
 void guestgate_entry_take_interrupts(void);
+/* Whether the current task has an mm: a task without one runs no guest */
+bool guestgate_entry_has_mm(void);
 u64 guestgate_entry_tsc_khz(void);
 enum guestgate_entry_state guestgate_entry_cpu_state(void);
 void guestgate_entry_stats(struct guestgate_entry_stats *stats);
@@ -46,8 +48,9 @@ unsigned long guestgate_entry_warned(void);
 const char *guestgate_entry_misuse_name(unsigned int kind);
 
 #if IS_ENABLED(CONFIG_KUNIT)
-/* Rust KUnit case, exported for guestgate_kunit.ko */
+/* Rust KUnit cases, exported for guestgate_kunit.ko */
 void guestgate_kunit_guest_entry_typestate(struct kunit *test);
+void guestgate_kunit_guest_entry_no_mm(struct kunit *test);
 #endif
 
 /* debugfs guestgate/guest_entry (device_shim.c's table) */

@@ -171,6 +171,14 @@ static void guestgate_entry_rust_typestate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestgate_entry_warned(), warned);
 }
 
+/* The Rust typestate refuses guest timing to a task without an mm. */
+static void guestgate_entry_rust_no_mm(struct kunit *test)
+{
+	/* KUnit runs each case in a kernel thread of its own. */
+	KUNIT_ASSERT_NULL(test, current->mm);
+	guestgate_kunit_guest_entry_no_mm(test);
+}
+
 static struct kunit_case guestgate_guest_entry_cases[] = {
 	KUNIT_CASE(guestgate_entry_state_sequence),
 	KUNIT_CASE(guestgate_entry_context_sequence),
@@ -178,6 +186,7 @@ static struct kunit_case guestgate_guest_entry_cases[] = {
 	KUNIT_CASE(guestgate_entry_runs_per_timing),
 	KUNIT_CASE(guestgate_entry_nohz_full_eqs),
 	KUNIT_CASE(guestgate_entry_rust_typestate),
+	KUNIT_CASE(guestgate_entry_rust_no_mm),
 	{}
 };
 
