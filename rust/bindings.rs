@@ -50,9 +50,9 @@ const _: () = {
     assert!(size_of::<guestgate_gpc_stats>() == 40);
     assert!(offset_of!(guestgate_gpc, checks) == 32);
     assert!(offset_of!(guestgate_gpc, valid) == 40);
-    assert!(size_of::<guestgate_gpc_fields>() == 64);
-    assert!(offset_of!(guestgate_gpc_fields, counters) == 32);
-    assert!(offset_of!(guestgate_gpc_fields, notified) == 58);
+    assert!(size_of::<guestgate_gpc_fields>() == 40);
+    assert!(offset_of!(guestgate_gpc_fields, counters) == 8);
+    assert!(offset_of!(guestgate_gpc_fields, active) == 32);
     // A C handle (`struct guestgate_gpc *`) is the address of its cache.
     assert!(offset_of!(guestgate_pfn_cache, gpc) == 0);
     assert!(size_of::<guestgate_gpc_global_stats>() == 80);

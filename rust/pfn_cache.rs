@@ -49,36 +49,44 @@
 //!
 //! # Locking
 //!
-//! The state of a cache (what readers see, [`bindings::guestgate_gpc`], and
-//! the rest, [`bindings::guestgate_gpc_fields`]) is written only with the
-//! write lock held; the request (`active`, `uhva`, `gpa`, `slots`,
-//! `slots_generation`, `notified`, `notifier_start`) additionally only with
-//! the refresh mutex held. So the refresh mutex's holder may read the request without the
-//! rwlock, and every other reader holds the rwlock. A refresh never uses
-//! what it read under the rwlock after dropping it: what it publishes is
-//! what it looked up, validated by the notifier's sequence under the write
-//! lock (the bug class of 93984f19e7bc, "drop the lock and assume the fields
-//! unchanged", has nothing to read).
+//! Each cache has two locks: the request's [`Mutex`] (the refresh mutex),
+//! which serializes activation, refresh and deactivation and guards what
+//! the cache is asked to cache, and the rwlock that C readers share, held
+//! for writing by whatever changes what readers see (the notifier, and the
+//! holder of the request as it publishes). Both are reached only through
+//! the guards of [`raw`], the one module that touches the C half of a
+//! cache. A refresh never uses what it read under the rwlock after dropping
+//! it: what it publishes is what it looked up, validated by the notifier's
+//! sequence under the write lock (the bug class of 93984f19e7bc, "drop the
+//! lock and assume the fields unchanged", has nothing to read).
+//!
+//! # Layout
+//!
+//! - `memslots`: [`Memslots`] tables;
+//! - `raw`: the C half, its locks and notifier, the page lookup;
+//! - `cache`: [`PfnCache`], activation, refresh, deactivation;
+//! - `read_guard`: [`ReadGuard`], the way to the mapping;
+//! - `notifier`, `stats`, `c_api`: the notifier's work, the counters, the
+//!   C API; `fault_injection`, `bench`, `kunit`: test hooks (`CONFIG_KUNIT`).
 
 use crate::bindings;
 use core::{
     marker::PhantomData,
-    mem::ManuallyDrop,
-    ptr::{self, NonNull},
+    pin::Pin,
+    ptr,
     sync::atomic::{
         AtomicU32, AtomicU64,
         Ordering::{Acquire, Relaxed, Release},
     },
 };
 use kernel::{
-    ffi::{c_int, c_uint, c_ulong, c_void},
+    ffi::{c_int, c_uint, c_ulong},
     new_mutex,
     page::{PAGE_MASK, PAGE_SIZE},
     prelude::*,
     sync::{Arc, ArcBorrow, Mutex},
 };
 
-type Fields = bindings::guestgate_gpc_fields;
 type Gpc = bindings::guestgate_gpc;
 type Cache = bindings::guestgate_pfn_cache;
 
@@ -97,6 +105,7 @@ mod cache;
 mod fault_injection;
 mod memslots;
 mod notifier;
+mod raw;
 mod read_guard;
 mod stats;
 
@@ -110,5 +119,6 @@ pub(crate) use cache::PfnCache;
 use fault_injection::BREAK_REFRESH;
 pub(crate) use memslots::Memslots;
 use notifier::invalidate;
+use raw::{PageRef, RawCache, ReadLock, RequestGuard};
 pub(crate) use read_guard::ReadGuard;
 use stats::*;

@@ -2,14 +2,15 @@
 /*
  * guestgate: the pfn cache, the C half.
  *
- * What pfn_cache.rs needs that only C has: the rwlock and the refresh
- * mutex of each cache (their lockdep classes come from C macros), the per-CPU
+ * What pfn_cache.rs needs that only C has: the rwlock of each cache (its
+ * lockdep class comes from a C macro), the per-CPU
  * check counters, the mmu interval notifier and its ops table, page lookup
  * and the direct map, mmgrab()/mmdrop(), debugfs. The state, the protocol
  * and the C API's logic are in pfn_cache.rs; this file exports the API. The
  * readers' fast path is inline in <linux/guestgate/pfncache.h>.
  *
- * One struct guestgate_pfn_cache (rust/shim.h) per cache, allocated here.
+ * One struct guestgate_pfn_cache (pfn_cache_shim.h) per cache, first in the
+ * Rust cache that embeds it (rust/pfn_cache/raw.rs) and initialised here.
  * Its first member is the struct guestgate_gpc that C callers hold.
  */
 #include <linux/build_bug.h>
@@ -17,13 +18,12 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/seq_file.h>
-#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/stddef.h>
+#include <linux/string.h>
 #include <kunit/visibility.h>
 
 #include "pfn_cache_shim.h"
@@ -36,9 +36,9 @@
 static_assert(sizeof(struct guestgate_gpc_stats) == 40);
 static_assert(offsetof(struct guestgate_gpc, checks) == 32);
 static_assert(offsetof(struct guestgate_gpc, valid) == 40);
-static_assert(sizeof(struct guestgate_gpc_fields) == 64);
-static_assert(offsetof(struct guestgate_gpc_fields, counters) == 32);
-static_assert(offsetof(struct guestgate_gpc_fields, notified) == 58);
+static_assert(sizeof(struct guestgate_gpc_fields) == 40);
+static_assert(offsetof(struct guestgate_gpc_fields, counters) == 8);
+static_assert(offsetof(struct guestgate_gpc_fields, active) == 32);
 static_assert(offsetof(struct guestgate_pfn_cache, gpc) == 0);
 static_assert(sizeof(struct guestgate_gpc_global_stats) == 80);
 
@@ -47,37 +47,25 @@ static_assert(!IS_ENABLED(CONFIG_HIGHMEM), "the pfn cache needs every page in th
 /* Readers in hardirq context need an rwlock_t that spins. */
 static_assert(!IS_ENABLED(CONFIG_PREEMPT_RT), "the pfn cache's readers need a spinning rwlock_t");
 
-int guestgate_gpc_alloc(struct guestgate_pfn_cache **pcp)
+int guestgate_gpc_raw_init(struct guestgate_pfn_cache *pc)
 {
-	struct guestgate_pfn_cache *pc;
-
+	memset(pc, 0, sizeof(*pc));
 	if (!current->mm)
 		return -EINVAL;
-	/* Charged to the caller's memcg, as KVM charges its vCPUs' memory. */
-	pc = kzalloc(sizeof(*pc), GFP_KERNEL_ACCOUNT);
-	if (!pc)
-		return -ENOMEM;
 	pc->gpc.checks = alloc_percpu_gfp(struct guestgate_gpc_checks, GFP_KERNEL_ACCOUNT);
-	if (!pc->gpc.checks) {
-		kfree(pc);
+	if (!pc->gpc.checks)
 		return -ENOMEM;
-	}
 	pc->gpc.slots_generation = &pc->gpc.generation;
 	rwlock_init(&pc->gpc.lock);
-	mutex_init(&pc->refresh_lock);
 	pc->mm = current->mm;
 	mmgrab(pc->mm);
-	*pcp = pc;
 	return 0;
 }
 
-void guestgate_gpc_free(struct guestgate_pfn_cache *pc)
+void guestgate_gpc_raw_release(struct guestgate_pfn_cache *pc)
 {
-	WARN_ON_ONCE(pc->f.notified);
 	mmdrop(pc->mm);
-	mutex_destroy(&pc->refresh_lock);
 	free_percpu(pc->gpc.checks);
-	kfree(pc);
 }
 
 void guestgate_gpc_reader_lock(struct guestgate_gpc *gpc)
@@ -113,16 +101,6 @@ void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses)
 bool guestgate_gpc_in_mm(struct guestgate_pfn_cache *pc)
 {
 	return current->mm == pc->mm;
-}
-
-void guestgate_gpc_refresh_lock(struct guestgate_pfn_cache *pc)
-{
-	mutex_lock(&pc->refresh_lock);
-}
-
-void guestgate_gpc_refresh_unlock(struct guestgate_pfn_cache *pc)
-{
-	mutex_unlock(&pc->refresh_lock);
 }
 
 unsigned long guestgate_gpc_write_lock(struct guestgate_pfn_cache *pc)
@@ -167,7 +145,6 @@ int guestgate_gpc_notifier_insert(struct guestgate_pfn_cache *pc, unsigned long 
 {
 	int ret;
 
-	lockdep_assert_held(&pc->refresh_lock);
 	if (WARN_ON_ONCE(current->mm != pc->mm))
 		return -EFAULT;
 	/*
@@ -185,13 +162,11 @@ int guestgate_gpc_notifier_insert(struct guestgate_pfn_cache *pc, unsigned long 
 
 void guestgate_gpc_notifier_remove(struct guestgate_pfn_cache *pc)
 {
-	lockdep_assert_held(&pc->refresh_lock);
 	mmu_interval_notifier_remove(&pc->notifier);
 }
 
 unsigned long guestgate_gpc_read_begin(struct guestgate_pfn_cache *pc)
 {
-	lockdep_assert_held(&pc->refresh_lock);
 	return mmu_interval_read_begin(&pc->notifier);
 }
 

@@ -10,7 +10,6 @@
 
 #include <linux/guestgate/pfncache.h>
 #include <linux/mmu_notifier.h>
-#include <linux/mutex.h>
 #include <linux/types.h>
 
 struct kunit;
@@ -29,47 +28,36 @@ struct guestgate_gpc_counters {
 };
 
 /**
- * struct guestgate_gpc_fields - the state of a pfn cache readers do not see
- * @gpa: guest physical address, for a cache activated by gpa
- * @slots: the memslot table of a cache activated by gpa (a reference the
- *         cache owns), or NULL
- * @pfn: the cached page frame number
- * @notifier_start: start of the page the notifier covers
+ * struct guestgate_gpc_fields - the state of a pfn cache C readers do not see
+ * @pfn: the cached page frame number, for guestgate_gpc_pfn()
  * @counters: counters, accessed atomically (hits and misses are per CPU,
  *            in struct guestgate_gpc)
- * @active: activated and not deactivated
- * @writable: pages are looked up for writing
- * @notified: the notifier is inserted, on @notifier_start
+ * @active: activated and not deactivated, for the errno of a failed check
  *
- * The locking rules are pfn_cache.rs's (struct PfnCache, # Invariants).
+ * The locking rules are rust/pfn_cache/raw.rs's (struct RawCache).
  */
 struct guestgate_gpc_fields {
-	u64 gpa;
-	const void *slots;
 	u64 pfn;
-	u64 notifier_start;
 	struct guestgate_gpc_counters counters;
 	u8 active;
-	u8 writable;
-	u8 notified;
 };
 
 /**
- * struct guestgate_pfn_cache - a pfn cache, as allocated
+ * struct guestgate_pfn_cache - the C half of a pfn cache
  * @gpc: what readers see, the C API's handle (first: a handle is a pointer
  *       to the whole cache)
- * @f: the rest of the state pfn_cache.rs keeps
- * @refresh_lock: serializes activation, refresh and deactivation
- * @notifier: covers the cached page while @f.notified
+ * @f: the rest of what readers and the notifier use
+ * @notifier: covers the cached page while the request says so
  * @mm: the cache's mm, grabbed for the cache's lifetime
  *
- * @gpc.lock is held for reading by readers, for writing by the notifier and
- * by activation, refresh and deactivation as they publish.
+ * Embedded first in the Rust cache (rust/pfn_cache/raw.rs), which holds the
+ * request and the refresh mutex. @gpc.lock is held for reading by readers,
+ * for writing by the notifier and by activation, refresh and deactivation
+ * as they publish.
  */
 struct guestgate_pfn_cache {
 	struct guestgate_gpc gpc;
 	struct guestgate_gpc_fields f;
-	struct mutex refresh_lock; /* see the kernel-doc above */
 	struct mmu_interval_notifier notifier;
 	struct mm_struct *mm;
 };
@@ -77,12 +65,11 @@ struct guestgate_pfn_cache {
 struct page;
 
 /* pfn_cache_shim.c, for pfn_cache.rs */
-int guestgate_gpc_alloc(struct guestgate_pfn_cache **pcp);
+/* Initialises @pc, uninitialised memory, bound to current->mm. */
+int guestgate_gpc_raw_init(struct guestgate_pfn_cache *pc);
 /* The notifier must not be inserted. */
-void guestgate_gpc_free(struct guestgate_pfn_cache *pc);
+void guestgate_gpc_raw_release(struct guestgate_pfn_cache *pc);
 bool guestgate_gpc_in_mm(struct guestgate_pfn_cache *pc);
-void guestgate_gpc_refresh_lock(struct guestgate_pfn_cache *pc);
-void guestgate_gpc_refresh_unlock(struct guestgate_pfn_cache *pc);
 unsigned long guestgate_gpc_write_lock(struct guestgate_pfn_cache *pc);
 void guestgate_gpc_write_unlock(struct guestgate_pfn_cache *pc, unsigned long flags);
 /*
@@ -95,9 +82,12 @@ bool guestgate_gpc_reader_trylock(struct guestgate_gpc *gpc);
 void guestgate_gpc_reader_unlock(struct guestgate_gpc *gpc, bool hit);
 /* The checks counted so far, summed over the CPUs. */
 void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses);
-/* Refresh lock held; current->mm is the cache's mm. */
+/*
+ * The notifier: the request locked (the refresh mutex); insert while not
+ * inserted, from the cache's mm.
+ */
 int guestgate_gpc_notifier_insert(struct guestgate_pfn_cache *pc, unsigned long start);
-/* Refresh lock held, write lock not held; sleeps. */
+/* Request locked, write lock not held; sleeps. */
 void guestgate_gpc_notifier_remove(struct guestgate_pfn_cache *pc);
 /* Notifier inserted; sleeps while an invalidation of its page runs. */
 unsigned long guestgate_gpc_read_begin(struct guestgate_pfn_cache *pc);

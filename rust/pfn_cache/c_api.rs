@@ -79,7 +79,7 @@ unsafe extern "C" fn guestgate_gpc_init(gpcp: *mut *mut Gpc, flags: c_uint) -> c
     from_result(|| {
         let c = PfnCache::new(flags & bindings::GUESTGATE_GPC_WRITABLE != 0)?;
         // SAFETY: By the safety requirements.
-        unsafe { gpcp.write(c.into_raw()) };
+        unsafe { gpcp.write(PfnCache::into_raw(c)) };
         Ok(0)
     })
 }
@@ -121,10 +121,9 @@ unsafe extern "C" fn guestgate_gpc_activate_hva(
 /// `gpc` is a live handle, read-locked by the caller.
 #[no_mangle]
 unsafe extern "C" fn guestgate_gpc_pfn(gpc: *mut Gpc) -> c_ulong {
-    // SAFETY: By the safety requirements, the lock is held.
-    let f = unsafe { PfnCache::borrow_raw(gpc) }.fields();
-    // SAFETY: As above.
-    unsafe { (*f).pfn as c_ulong }
+    // SAFETY: By the safety requirements: a live cache whose lock is held,
+    // so `pfn` is stable.
+    unsafe { (*PfnCache::borrow_raw(gpc).raw().ptr()).f.pfn as c_ulong }
 }
 
 /// # Safety
@@ -162,9 +161,7 @@ unsafe extern "C" fn guestgate_gpc_invalidate(gpc: *mut Gpc) {
 unsafe extern "C" fn guestgate_gpc_destroy(gpc: *mut Gpc) {
     if !gpc.is_null() {
         // SAFETY: Given up by the caller, so owned here.
-        drop(ManuallyDrop::into_inner(unsafe {
-            PfnCache::borrow_raw(gpc)
-        }));
+        drop(unsafe { PfnCache::from_raw(gpc) });
     }
 }
 

@@ -117,7 +117,7 @@ unsafe extern "C" fn guestgate_kunit_pfn_cache_guard(test: *mut Kunit, uhva: c_u
         kunit_expect!(t, g.read_u32(2) == Err(EINVAL));
     }
     // Dropped: the lock is free again (the write side can take it).
-    drop(cache.lock_write());
+    drop(cache.raw().lock_write());
     kunit_expect!(t, cache.try_read(4).is_ok());
     // A length the activation's offset cannot hold; lengths that would
     // wrap the offset's sum (the check must not overflow).
@@ -142,9 +142,9 @@ unsafe extern "C" fn guestgate_kunit_pfn_cache_guard(test: *mut Kunit, uhva: c_u
 
     // Invalidated: no guard until refreshed.
     {
-        let w = cache.lock_write();
+        let _w = cache.raw().lock_write();
         // SAFETY: The notifier's work, with the write lock held.
-        unsafe { super::notifier::guestgate_rs_gpc_invalidate(w.cache.pc.as_ptr()) };
+        unsafe { super::notifier::guestgate_rs_gpc_invalidate(cache.raw().ptr()) };
     }
     kunit_expect!(t, cache.read(4).err() == Some(EAGAIN));
     kunit_expect!(t, cache.refresh(4).is_ok());
