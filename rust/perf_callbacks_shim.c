@@ -38,6 +38,7 @@
 #include <kunit/visibility.h>
 
 #include "perf_callbacks_shim.h"
+#include "test_hooks.h"
 
 /* bindings.rs asserts the same figures for bindgen's view of the structs. */
 static_assert(sizeof(struct guestgate_perf_stats) == 48);

@@ -30,22 +30,6 @@ enum guestgate_perf_hook {
 	GUESTGATE_PERF_STATE_GATED,
 };
 
-/*
- * Fault injection for the tests (CONFIG_KUNIT builds only), see
- * guestgate_rs_perf_fault().
- * @GUESTGATE_PERF_FAULT_NONE: the product's switch.
- * @GUESTGATE_PERF_FAULT_NO_WAIT: unregister waits for no reader: no grace
- * period, the gates written from the unregistering CPU.
- * @GUESTGATE_PERF_FAULT_NO_GATE: the switch without the gate: state()
- * patched straight from "return 0" to the set's and back, the other hooks
- * ordered around it with grace periods.
- */
-enum guestgate_perf_fault {
-	GUESTGATE_PERF_FAULT_NONE,
-	GUESTGATE_PERF_FAULT_NO_WAIT,
-	GUESTGATE_PERF_FAULT_NO_GATE,
-};
-
 /**
  * struct guestgate_perf_stats - counters of the perf callbacks for debugfs
  * @registrations: successful registrations
@@ -96,21 +80,6 @@ void guestgate_kunit_perf_busy(struct kunit *test);
 /* The Rust dispatch of handle_intel_pt_intr(), for the C cases */
 unsigned int guestgate_kunit_perf_pt_intr(void);
 
-/*
- * Fault injection for the tests: register and unregister switch as @fault
- * says until the next call (the bugs that the product's switch prevents
- * must be seen). GUESTGATE_PERF_FAULT_NONE restores the product's switch.
- * Returns 0, -EBUSY while a set is registered, -EINVAL for an unknown fault.
- */
-int guestgate_rs_perf_fault(enum guestgate_perf_fault fault);
-
-/*
- * Benchmark of Rust callers: times @calls dispatches of one scheme (0
- * nothing registered, 1 registered, 2 direct call of an empty function,
- * 3 pointer load and indirect call) and stores the TSC cycles in @cycles.
- * Returns 0, -EBUSY (kind 1 with a set registered) or -EINVAL.
- */
-int guestgate_rs_perf_bench(u32 kind, u64 calls, u64 *cycles);
 /* perf_callbacks_shim.c: the benchmark's empty function, opaque to Rust */
 unsigned int guestgate_perf_bench_empty(void);
 #endif

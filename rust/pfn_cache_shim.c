@@ -27,6 +27,7 @@
 #include <kunit/visibility.h>
 
 #include "pfn_cache_shim.h"
+#include "test_hooks.h"
 
 /*
  * bindings.rs asserts the same figures for bindgen's view of the structs.

@@ -99,27 +99,6 @@ int guestgate_gpc_get_page(unsigned long uhva, bool write, struct page **pagep,
 void guestgate_gpc_put_page(struct page *page);
 /* Sleeps about a millisecond: the widened window of the test refreshes. */
 void guestgate_gpc_break_delay(void);
-/*
- * Fault injection for the tests, exported only with CONFIG_KUNIT:
- * GUESTGATE_GPC_REFRESH_WIDENED sleeps between the page lookup and the
- * publication (a window that invalidations land in: the sequence check
- * must catch them); GUESTGATE_GPC_REFRESH_BROKEN sleeps and skips the
- * sequence check (the stale writes the check prevents must be seen).
- */
-enum guestgate_gpc_refresh_mode {
-	GUESTGATE_GPC_REFRESH_NORMAL,
-	GUESTGATE_GPC_REFRESH_WIDENED,
-	GUESTGATE_GPC_REFRESH_BROKEN,
-};
-
-void guestgate_rs_gpc_break_refresh(unsigned int mode);
-/*
- * Benchmark of the fast path from Rust: @ops times read(4), write_u32(0)
- * through the guard, drop; the TSC cycles in *@cycles. The cache is valid
- * and stays so (nothing zaps it meanwhile), or -EAGAIN. Exported only with
- * CONFIG_KUNIT.
- */
-int guestgate_rs_gpc_bench(struct guestgate_gpc *gpc, u64 ops, u64 *cycles);
 /* debugfs guestgate/pfn_cache (device_shim.c's table) */
 int guestgate_pfn_cache_show(struct seq_file *m, void *unused);
 

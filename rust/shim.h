@@ -21,5 +21,6 @@
 #include "kunit_shim.h"
 #include "perf_callbacks_shim.h"
 #include "pfn_cache_shim.h"
+#include "test_hooks.h"
 
 #endif /* _GUESTGATE_SHIM_H */

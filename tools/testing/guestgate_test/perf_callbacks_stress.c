@@ -51,7 +51,7 @@
 #include <asm/nmi.h>
 
 #include "guestgate_test.h"
-#include "perf_callbacks_shim.h"
+#include "test_hooks.h"
 
 #define SET_STATE(id)	(PERF_GUEST_ACTIVE | ((id) << 8))
 #define SET_IP(id)	(0xffffffffa0000000UL | (id))

@@ -76,7 +76,7 @@
 #include <asm/msr.h>
 
 #include "guestgate_test.h"
-#include "pfn_cache_shim.h"
+#include "test_hooks.h"
 
 /* The slots: one u64 per writing context, from the start of the page. */
 enum gg_pfn_ctx { GG_PFN_TIMER, GG_PFN_KTHREAD, GG_PFN_NR_CTX };
