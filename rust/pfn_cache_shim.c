@@ -69,17 +69,17 @@ void guestgate_gpc_raw_release(struct guestgate_pfn_cache *pc)
 	free_percpu(pc->gpc.checks);
 }
 
-void guestgate_gpc_reader_lock(struct guestgate_gpc *gpc)
+void guestgate_gpc_rust_read_lock(struct guestgate_gpc *gpc)
 {
 	guestgate_gpc_read_lock(gpc);
 }
 
-bool guestgate_gpc_reader_trylock(struct guestgate_gpc *gpc)
+bool guestgate_gpc_rust_read_trylock(struct guestgate_gpc *gpc)
 {
 	return guestgate_gpc_read_trylock(gpc);
 }
 
-void guestgate_gpc_reader_unlock(struct guestgate_gpc *gpc, bool hit)
+void guestgate_gpc_rust_read_unlock(struct guestgate_gpc *gpc, bool hit)
 {
 	this_cpu_inc(gpc->checks->count[hit]);
 	guestgate_gpc_read_unlock(gpc);

@@ -77,9 +77,9 @@ void guestgate_gpc_write_unlock(struct guestgate_pfn_cache *pc, unsigned long fl
  * (which cannot call inline C). An unlock counts the check made under the
  * lock, a hit or a miss, on this CPU: a per-CPU add, no atomic.
  */
-void guestgate_gpc_reader_lock(struct guestgate_gpc *gpc);
-bool guestgate_gpc_reader_trylock(struct guestgate_gpc *gpc);
-void guestgate_gpc_reader_unlock(struct guestgate_gpc *gpc, bool hit);
+void guestgate_gpc_rust_read_lock(struct guestgate_gpc *gpc);
+bool guestgate_gpc_rust_read_trylock(struct guestgate_gpc *gpc);
+void guestgate_gpc_rust_read_unlock(struct guestgate_gpc *gpc, bool hit);
 /* The checks counted so far, summed over the CPUs. */
 void guestgate_gpc_sum_checks(struct guestgate_gpc *gpc, u64 *hits, u64 *misses);
 /*

@@ -135,7 +135,7 @@ impl RawCache {
     /// or softirq context, or interrupts disabled.
     pub(super) fn lock_read(&self) -> ReadLock<'_> {
         // SAFETY: Initialised; unlocked by the guard's drop.
-        unsafe { bindings::guestgate_gpc_reader_lock(self.gpc()) };
+        unsafe { bindings::guestgate_gpc_rust_read_lock(self.gpc()) };
         ReadLock {
             raw: self,
             hit: false,
@@ -146,7 +146,7 @@ impl RawCache {
     /// Takes the lock for reading if no writer holds or waits for it.
     pub(super) fn try_lock_read(&self) -> Option<ReadLock<'_>> {
         // SAFETY: As in `lock_read()`.
-        unsafe { bindings::guestgate_gpc_reader_trylock(self.gpc()) }.then_some(ReadLock {
+        unsafe { bindings::guestgate_gpc_rust_read_trylock(self.gpc()) }.then_some(ReadLock {
             raw: self,
             hit: false,
             _not_send: PhantomData,
@@ -465,6 +465,6 @@ impl Drop for ReadLock<'_> {
     fn drop(&mut self) {
         // SAFETY: Read-locked by `lock_read()` or `try_lock_read()`, on this
         // task or CPU (the guard is not `Send`).
-        unsafe { bindings::guestgate_gpc_reader_unlock(self.raw.gpc(), self.hit) };
+        unsafe { bindings::guestgate_gpc_rust_read_unlock(self.raw.gpc(), self.hit) };
     }
 }

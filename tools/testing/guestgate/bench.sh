@@ -242,13 +242,13 @@ pfn_cache()
 		esac
 		count "$gg/samples/guestgate/guestgate_sample.ko" toy_runstate_write |
 			sed 's/^/    /'
-		for f in guestgate_gpc_reader_lock guestgate_gpc_reader_unlock; do
+		for f in guestgate_gpc_rust_read_lock guestgate_gpc_rust_read_unlock; do
 			count "$gg/guestgate.ko" $f | sed 's/^/    /'
 		done
 		# Not toy_runstate_write's: the compiler lays its refresh loop
 		# out as the fall-through path, and the hit path jumps over it.
-		echo "    fall-through path: guestgate_gpc_reader_unlock" \
-			"$(hot_insns "$gg/guestgate.ko" guestgate_gpc_reader_unlock) insns"
+		echo "    fall-through path: guestgate_gpc_rust_read_unlock" \
+			"$(hot_insns "$gg/guestgate.ko" guestgate_gpc_rust_read_unlock) insns"
 	done
 }
 
