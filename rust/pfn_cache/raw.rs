@@ -23,8 +23,6 @@ use kernel::{
 
 /// What a cache is asked to cache.
 pub(super) struct Request {
-    /// Activated and not deactivated.
-    active: bool,
     /// The user address, or the guest physical address with `slots`.
     addr: u64,
     /// The table that resolves `addr`, for a cache activated by gpa.
@@ -79,7 +77,6 @@ impl RawCache {
         try_pin_init!(Self {
             request <- new_mutex!(
                 Request {
-                    active: false,
                     addr: 0,
                     slots: None,
                     notified: None,
@@ -202,8 +199,12 @@ pub(super) struct RequestGuard<'a> {
 pub(super) struct Seq<'a>(c_ulong, PhantomData<&'a ()>);
 
 impl RequestGuard<'_> {
+    /// Activated and not deactivated: the C half's `active`, which the
+    /// failed checks of readers report.
     pub(super) fn active(&self) -> bool {
-        self.req.active
+        // SAFETY: Initialised; `f.active` is written only with the request
+        // locked (type invariant of `RawCache`), as it is by `self`.
+        unsafe { (*self.raw.ptr()).f.active != 0 }
     }
 
     pub(super) fn addr(&self) -> u64 {
@@ -255,7 +256,6 @@ impl RequestGuard<'_> {
             (*self.raw.ptr()).f.active = u8::from(active);
         }
         drop(w);
-        self.req.active = active;
         self.req.addr = addr;
         core::mem::replace(&mut self.req.slots, slots)
     }
