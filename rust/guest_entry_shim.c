@@ -26,12 +26,11 @@
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/vtime.h>
-#include <asm/msr.h>
 #include <asm/tsc.h>
-#include <asm/processor.h>
 #include <kunit/visibility.h>
 
 #include "guest_entry_shim.h"
+#include "test_hooks.h"
 
 static_assert(sizeof(struct guestgate_entry_stats) ==
 	      8 * (4 + GUESTGATE_ENTRY_NR_MISUSE));
@@ -96,16 +95,12 @@ noinstr void guestgate_entry_timing_exit(void)
  */
 noinstr u64 guestgate_entry_run_guest(u64 spin_cycles)
 {
-	u64 start, now;
+	u64 spent;
 
 	guestgate_state_enter_irqoff();
-	start = rdtsc();
-	do {
-		cpu_relax();
-		now = rdtsc();
-	} while (now - start < spin_cycles);
+	spent = guestgate_toy_guest_spin(spin_cycles);
 	guestgate_state_exit_irqoff();
-	return now - start;
+	return spent;
 }
 
 unsigned long guestgate_entry_irqs_off(void)

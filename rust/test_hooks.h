@@ -8,11 +8,34 @@
  * Built only with CONFIG_KUNIT, exported only to the
  * EXPORTED_FOR_KUNIT_TESTING namespace: a kernel without KUnit has none of
  * it. Defined in Rust (guestgate_rs_*), exported by the mechanisms' shims.
+ * And the toy guest, inline, which needs neither.
  */
 #ifndef _GUESTGATE_TEST_HOOKS_H
 #define _GUESTGATE_TEST_HOOKS_H
 
 #include <linux/types.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+
+/* guest entry (rust/guest_entry_shim.c) */
+
+/*
+ * The toy guest: a spin of @cycles TSC cycles, standing for the hardware's
+ * guest entry (VMRUN, VMLAUNCH) of a real hypervisor. Inline and
+ * uninstrumented, so noinstr code may run it between state enter and state
+ * exit: the Rust typestate's guest (guestgate_entry_run_guest()) and the
+ * guest entry stress of guestgate_test.ko do. Returns the cycles spun.
+ */
+static __always_inline u64 guestgate_toy_guest_spin(u64 cycles)
+{
+	u64 start = rdtsc(), now;
+
+	do {
+		cpu_relax();
+		now = rdtsc();
+	} while (now - start < cycles);
+	return now - start;
+}
 
 struct guestgate_gpc;
 

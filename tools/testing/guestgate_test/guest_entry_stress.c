@@ -32,7 +32,6 @@
 #include <linux/irqflags.h>
 #include <linux/kstrtox.h>
 #include <linux/kvm_host.h>
-#include <linux/minmax.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
@@ -43,6 +42,7 @@
 #include <asm/tsc.h>
 
 #include "guestgate_test.h"
+#include "test_hooks.h"
 
 #define GG_ENTRY_MAX_MS		2000
 #define GG_ENTRY_MAX_GUEST_US	2000000
@@ -73,24 +73,13 @@ static DEFINE_MUTEX(gg_entry_lock);
 static struct gg_entry_result gg_entry_last;
 static int gg_entry_last_mode = -1;
 
-static noinstr u64 gg_entry_spin(u64 cycles)
-{
-	u64 start = rdtsc(), now;
-
-	do {
-		cpu_relax();
-		now = rdtsc();
-	} while (now - start < cycles);
-	return now - start;
-}
-
 /* The toy vCPU's guest window, with guestgate's helpers. */
 static noinstr u64 gg_entry_window(u64 cycles)
 {
 	u64 spent;
 
 	guestgate_state_enter_irqoff();
-	spent = gg_entry_spin(cycles);
+	spent = guestgate_toy_guest_spin(cycles);
 	guestgate_state_exit_irqoff();
 	return spent;
 }
@@ -108,7 +97,7 @@ static noinstr u64 gg_entry_window_no_ct(u64 cycles)
 	lockdep_hardirqs_on_prepare();
 	instrumentation_end();
 	lockdep_hardirqs_on(CALLER_ADDR0);
-	spent = gg_entry_spin(cycles);
+	spent = guestgate_toy_guest_spin(cycles);
 	lockdep_hardirqs_off(CALLER_ADDR0);
 	instrumentation_begin();
 	trace_hardirqs_off_finish();
@@ -306,61 +295,61 @@ static noinstr void gg_bench_round_trip_irq_reads(void)
 	WRITE_ONCE(gg_bench_sink, on);
 }
 
-static noinline u64 gg_bench_irq_reads(void)
+/* The kinds of round trip timed, in the order of gg_bench_names. */
+enum gg_entry_bench_kind {
+	GG_ENTRY_BENCH_UPSTREAM,
+	GG_ENTRY_BENCH_GUESTGATE,
+	GG_ENTRY_BENCH_IRQ_READS,
+	GG_ENTRY_BENCH_NR_KINDS,
+};
+
+static const char *const gg_bench_names[GG_ENTRY_BENCH_NR_KINDS] = {
+	[GG_ENTRY_BENCH_UPSTREAM] = "upstream",
+	[GG_ENTRY_BENCH_GUESTGATE] = "guestgate",
+	[GG_ENTRY_BENCH_IRQ_READS] = "upstream_irq_reads",
+};
+
+/* GG_ENTRY_BENCH_ROUNDS round trips of @kind on this CPU; sets *@cpu. */
+static s64 gg_bench_batch(void *cpu, unsigned int kind)
 {
-	u64 t0 = rdtsc_ordered();
+	unsigned long flags;
+	u64 t0, t1;
 	int i;
 
-	for (i = 0; i < GG_ENTRY_BENCH_ROUNDS; i++)
-		gg_bench_round_trip_irq_reads();
-	return rdtsc_ordered() - t0;
-}
-
-static noinline u64 gg_bench_upstream(void)
-{
-	u64 t0 = rdtsc_ordered();
-	int i;
-
-	for (i = 0; i < GG_ENTRY_BENCH_ROUNDS; i++)
-		gg_bench_round_trip_upstream();
-	return rdtsc_ordered() - t0;
-}
-
-static noinline u64 gg_bench_guestgate(void)
-{
-	u64 t0 = rdtsc_ordered();
-	int i;
-
-	for (i = 0; i < GG_ENTRY_BENCH_ROUNDS; i++)
-		gg_bench_round_trip_guestgate();
-	return rdtsc_ordered() - t0;
+	preempt_disable();
+	local_irq_save(flags);
+	*(unsigned int *)cpu = smp_processor_id();
+	t0 = rdtsc_ordered();
+	for (i = 0; i < GG_ENTRY_BENCH_ROUNDS; i++) {
+		if (kind == GG_ENTRY_BENCH_UPSTREAM)
+			gg_bench_round_trip_upstream();
+		else if (kind == GG_ENTRY_BENCH_GUESTGATE)
+			gg_bench_round_trip_guestgate();
+		else
+			gg_bench_round_trip_irq_reads();
+	}
+	t1 = rdtsc_ordered();
+	local_irq_restore(flags);
+	preempt_enable();
+	return t1 - t0;
 }
 
 static int gg_entry_bench_show(struct seq_file *m, void *unused)
 {
-	u64 up = U64_MAX, gg = U64_MAX, irq = U64_MAX;
-	unsigned long flags;
-	unsigned int cpu;
-	int run;
+	u64 best[GG_ENTRY_BENCH_NR_KINDS];
+	unsigned int cpu, kind;
+	int ret;
 
-	/* Alternated, best of each: drift of the host affects both alike. */
-	for (run = 0; run < GG_ENTRY_BENCH_RUNS; run++) {
-		preempt_disable();
-		local_irq_save(flags);
-		cpu = smp_processor_id();
-		up = min(up, gg_bench_upstream());
-		gg = min(gg, gg_bench_guestgate());
-		irq = min(irq, gg_bench_irq_reads());
-		local_irq_restore(flags);
-		preempt_enable();
-		cond_resched();
-	}
+	ret = gg_test_best_of(gg_bench_batch, &cpu, GG_ENTRY_BENCH_NR_KINDS,
+			      GG_ENTRY_BENCH_RUNS, best);
+	if (ret)
+		return ret;
 	seq_printf(m, "cpu: %u\n", cpu);
 	seq_printf(m, "rounds: %u\n", GG_ENTRY_BENCH_ROUNDS);
 	/* TSC cycles per round trip, times 1000. */
-	seq_printf(m, "upstream: %llu\n", div_u64(up * 1000, GG_ENTRY_BENCH_ROUNDS));
-	seq_printf(m, "guestgate: %llu\n", div_u64(gg * 1000, GG_ENTRY_BENCH_ROUNDS));
-	seq_printf(m, "upstream_irq_reads: %llu\n", div_u64(irq * 1000, GG_ENTRY_BENCH_ROUNDS));
+	for (kind = 0; kind < GG_ENTRY_BENCH_NR_KINDS; kind++)
+		seq_printf(m, "%s: %llu\n", gg_bench_names[kind],
+			   div_u64(best[kind] * 1000, GG_ENTRY_BENCH_ROUNDS));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(gg_entry_bench);

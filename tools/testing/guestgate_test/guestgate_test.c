@@ -18,8 +18,10 @@
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kstrtox.h>
+#include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -120,6 +122,26 @@ static const struct file_operations gg_stress_perf_fops = {
 	.release = single_release,
 	.write = gg_stress_perf_write,
 };
+
+int gg_test_best_of(s64 (*batch)(void *arg, unsigned int kind), void *arg,
+		    unsigned int nr_kinds, unsigned int runs, u64 *best)
+{
+	unsigned int kind, run;
+	s64 c;
+
+	for (kind = 0; kind < nr_kinds; kind++)
+		best[kind] = U64_MAX;
+	for (run = 0; run < runs; run++) {
+		for (kind = 0; kind < nr_kinds; kind++) {
+			c = batch(arg, kind);
+			if (c < 0)
+				return c;
+			best[kind] = min_t(u64, best[kind], c);
+			cond_resched();
+		}
+	}
+	return 0;
+}
 
 /* Reading runs the benchmark of Rust callers (make bench). */
 static int gg_stress_perf_bench_show(struct seq_file *m, void *unused)

@@ -72,6 +72,24 @@ int gg_stress_perf_bench(u64 cycles[GG_BENCH_NR_KINDS]);
 int gg_stress_perf_run(enum gg_stress_mode mode, unsigned int switches,
 		       unsigned int seconds, struct gg_stress_result *res);
 
+/**
+ * gg_test_best_of() - the least TSC cycles of each kind of timed batch
+ * @batch: runs one batch of @kind; returns its TSC cycles or a -errno
+ * @arg: passed to @batch
+ * @nr_kinds: the kinds, 0 to @nr_kinds - 1
+ * @runs: batches of each kind
+ * @best: set to the least cycles of each kind
+ *
+ * Round robin, one batch of each kind in turn, so that a slow stretch of
+ * the host (the emulator's other vCPU, a flush of its translations) costs
+ * every kind a batch rather than one kind all of its batches. May sleep
+ * between batches; a batch disables interrupts itself if it must.
+ *
+ * Return: 0, or the first error of @batch.
+ */
+int gg_test_best_of(s64 (*batch)(void *arg, unsigned int kind), void *arg,
+		    unsigned int nr_kinds, unsigned int runs, u64 *best);
+
 struct dentry;
 
 /* guest_entry_stress.c: creates its debugfs files in @dir. */

@@ -540,29 +540,33 @@ out_fault:
 #define BENCH_CALLS	100000
 #define BENCH_RUNS	7
 
-int gg_stress_perf_bench(u64 cycles[GG_BENCH_NR_KINDS])
+/* One batch of BENCH_CALLS dispatches of @kind, see guestgate_rs_perf_bench(). */
+static s64 gg_perf_bench_batch(void *unused, unsigned int kind)
 {
 	unsigned long flags;
-	u64 c, best;
-	int kind, run, ret = 0;
+	u64 c;
+	int ret;
+
+	/* Kind 1 registers, which sleeps: interrupts stay on. */
+	if (kind != 1)
+		local_irq_save(flags);
+	ret = guestgate_rs_perf_bench(kind, BENCH_CALLS, &c);
+	if (kind != 1)
+		local_irq_restore(flags);
+	return ret ?: c;
+}
+
+int gg_stress_perf_bench(u64 cycles[GG_BENCH_NR_KINDS])
+{
+	int kind, ret;
 
 	if (!IS_ENABLED(CONFIG_KUNIT))
 		return -EOPNOTSUPP;
-	for (kind = 0; kind < GG_BENCH_NR_KINDS; kind++) {
-		best = U64_MAX;
-		for (run = 0; run < BENCH_RUNS && !ret; run++) {
-			/* Kind 1 registers, which sleeps: interrupts stay on. */
-			if (kind != 1)
-				local_irq_save(flags);
-			ret = guestgate_rs_perf_bench(kind, BENCH_CALLS, &c);
-			if (kind != 1)
-				local_irq_restore(flags);
-			best = min(best, c);
-			cond_resched();
-		}
-		if (ret)
-			return ret;
-		cycles[kind] = div_u64(best * 1000, BENCH_CALLS);
-	}
+	ret = gg_test_best_of(gg_perf_bench_batch, NULL, GG_BENCH_NR_KINDS,
+			      BENCH_RUNS, cycles);
+	if (ret)
+		return ret;
+	for (kind = 0; kind < GG_BENCH_NR_KINDS; kind++)
+		cycles[kind] = div_u64(cycles[kind] * 1000, BENCH_CALLS);
 	return 0;
 }

@@ -64,7 +64,6 @@
 #include <linux/hrtimer.h>
 #include <linux/kstrtox.h>
 #include <linux/kthread.h>
-#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -706,14 +705,20 @@ static ssize_t gg_pfn_bench_write(struct file *file, const char __user *ubuf,
 	return len;
 }
 
+static s64 gg_pfn_bench_kind(void *bench, unsigned int kind)
+{
+	struct gg_pfn_bench *b = bench;
+
+	return gg_pfn_bench_batch(b->gpc, b->uhva, kind);
+}
+
 static int gg_pfn_bench_show(struct seq_file *m, void *unused)
 {
 	struct gg_pfn_bench *b = m->private;
 	struct guestgate_gpc_stats st;
 	u64 best[GG_PB_NR_KINDS];
 	struct page *floor;
-	int kind, i;
-	s64 c = 0;
+	int kind, ret;
 
 	if (!b->gpc)
 		return -ENOENT;
@@ -725,29 +730,15 @@ static int gg_pfn_bench_show(struct seq_file *m, void *unused)
 	gg_pfn_floor.off = offset_in_page(b->uhva);
 	gg_pfn_floor.valid = true;
 	write_unlock(&gg_pfn_floor.lock);
-	/*
-	 * Round robin, a batch of each kind in turn: a slow stretch of the
-	 * emulator (the other vCPU's turn, a flush of its translations) then
-	 * costs every kind a batch, not one kind all of its batches.
-	 */
-	for (kind = 0; kind < GG_PB_NR_KINDS; kind++)
-		best[kind] = U64_MAX;
-	for (i = 0; i < GG_BENCH_BATCHES && c >= 0; i++) {
-		for (kind = 0; kind < GG_PB_NR_KINDS; kind++) {
-			c = gg_pfn_bench_batch(b->gpc, b->uhva, kind);
-			if (c < 0)
-				break;
-			best[kind] = min_t(u64, best[kind], c);
-			cond_resched();
-		}
-	}
+	ret = gg_test_best_of(gg_pfn_bench_kind, b, GG_PB_NR_KINDS,
+			      GG_BENCH_BATCHES, best);
 	write_lock(&gg_pfn_floor.lock);
 	gg_pfn_floor.valid = false;
 	gg_pfn_floor.khva = NULL;
 	write_unlock(&gg_pfn_floor.lock);
 	__free_page(floor);
-	if (c < 0)
-		return c;
+	if (ret)
+		return ret;
 	for (kind = 0; kind < GG_PB_NR_KINDS; kind++)
 		seq_printf(m, "%s: %llu\n", gg_pfn_bench_names[kind],
 			   div_u64(best[kind], gg_pfn_bench_ops(kind)));
