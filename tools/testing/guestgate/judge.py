@@ -23,7 +23,7 @@ ended (its watchdog, vm.sh's limits, or a crash).
 """
 
 import argparse
-import json
+import io
 import os
 import re
 import subprocess
@@ -58,8 +58,6 @@ SPLAT_RE = re.compile("|".join(SPLATS))
 # N (KUnit test ran).
 ALLOWED_TAINT = (1 << 12) | (1 << 13) | (1 << 18)
 TAINT_FLAGS = "PFSRMBUDAWCIOELKXTN"
-
-TAP_RE = re.compile(r"^(ok|not ok) (\d+)\s*-?\s*([^#]*?)\s*(#\s*(.*))?$")
 
 KUNIT_DIR = os.path.join(TOP, "tools", "testing", "kunit")
 # The KUnit module of the canary phase: its suites fire guestgate's WARNs.
@@ -96,35 +94,57 @@ class Suite:
             self.failures.append(what + (": " + detail if detail else ""))
 
 
-def parse_tap(suite, path, prefix=""):
-    """Top-level results of a TAP/KTAP file; checks the plan."""
-    plan = None
-    seen = 0
-    with open(path, errors="replace") as f:
-        lines = f.read().splitlines()
-    for i, line in enumerate(lines):
-        m = re.match(r"^1\.\.(\d+)", line)
-        if m and plan is None:
-            plan = int(m.group(1))
-            continue
-        m = TAP_RE.match(line)
-        if not m:
-            continue
-        seen += 1
-        ok, _, desc, _, directive = m.groups()
-        name = prefix + desc.strip()
-        if directive and directive.upper().startswith("SKIP"):
-            suite.add("SKIP", name)
-        elif ok == "ok":
-            suite.add("PASS", name)
-        else:
-            # The diagnostics a failure printed before its line.
-            ctx = [l.strip("# ").strip() for l in lines[max(0, i - 6):i] if l.startswith("#")]
-            suite.add("FAIL", name, " | ".join(c for c in ctx if c))
-    if plan is None:
-        suite.add("FAIL", prefix + "plan", "no '1..N' line in " + path)
-    elif plan != seen:
-        suite.add("FAIL", prefix + "plan", "planned %d, reported %d" % (plan, seen))
+class TapParser:
+    """The kernel's KTAP parser, tools/testing/kunit/kunit_parser.py of KDIR.
+
+    What it prints (its summary, its errors) is kept, not shown: the errors
+    become failures.
+    """
+
+    def __init__(self, kdir):
+        sys.path.insert(0, os.path.join(kdir, "tools", "testing", "kunit"))
+        import kunit_parser
+        import kunit_printer
+        self.parser = kunit_parser
+        self.log = io.StringIO()
+        kunit_printer.stdout._output = self.log
+
+    def judge(self, suite, path, prefix=""):
+        """Each result of the (K)TAP file at PATH into SUITE, named PREFIX
+        and the names of the tests it is nested in, joined by dots.
+
+        A failed or crashed test fails, and so does what the parser calls
+        an error (a result missing from a plan, a wrong number, no TAP at
+        all), a file without a plan, or one without results.
+        """
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+        self.log.seek(0)
+        self.log.truncate()
+        top = self.parser.parse_run_tests(lines)
+        status = self.parser.TestStatus
+
+        def walk(test, name):
+            if test.subtests:
+                for t in test.subtests:
+                    walk(t, name + "." + t.name if name else prefix + t.name)
+            elif name and test.name:
+                verdict = {status.SUCCESS: "PASS", status.SKIPPED: "SKIP"}.get(
+                    test.status, "FAIL")
+                suite.add(verdict, name,
+                          "" if verdict != "FAIL" else diagnostics(test.log) or test.status.name)
+
+        walk(top, "")
+        errors = [l.split("[ERROR]", 1)[1].strip()
+                  for l in self.log.getvalue().splitlines() if "[ERROR]" in l]
+        if errors:
+            suite.add("FAIL", prefix + "TAP", "%s: %s" % (path, "; ".join(errors)))
+        elif top.expected_count is None:
+            suite.add("FAIL", prefix + "TAP", "no '1..N' line in " + path)
+
+
+# Set by main(): the kernel's parser of every TAP file of a run.
+tap_parser = None
 
 
 def suite_names(paths):
@@ -194,66 +214,40 @@ def expected_kselftests(makefile=None):
     return m.group(1).split() if m else []
 
 
-def case_diagnostics(path, case, limit=6):
-    """The failed expectations KUnit logged for CASE in the KTAP at PATH.
-
-    Each with the message the case gave it, the line after its values.
-    """
-    with open(path, errors="replace") as f:
-        lines = f.read().splitlines()
-    result = re.compile(r"^\s*((not )?ok \d+ |1\.\.\d+)")
-    end = next((i for i, l in enumerate(lines)
-                if re.match(r"^\s*not ok \d+ %s\s*$" % re.escape(case), l)), None)
-    start = 0
-    if end is None:
-        end = len(lines)
-    else:
-        start = end
-        while start > 0 and not result.match(lines[start - 1]):
-            start -= 1
+def diagnostics(log, limit=6):
+    """What a failed test logged before its result: the failed
+    expectations (KUnit's, each with the message the case gave it, the line
+    after its values), or else the last LIMIT diagnostic lines."""
     found = []
-    for i in range(start, end):
-        if not re.search(r"Expected|expected|ASSERT", lines[i]):
+    for i, line in enumerate(log):
+        if not re.search(r"Expected|expected|ASSERT", line):
             continue
-        text = lines[i].strip().lstrip("# ")
+        text = line.strip().lstrip("# ")
         j = i + 1
-        while j < end and lines[j].startswith("        "):
+        while j < len(log) and log[j].startswith("        "):
             j += 1
-        if j < end and lines[j][:1] not in ("", " ", "\t", "#") and not result.match(lines[j]):
-            text += " [" + lines[j].strip() + "]"
+        if j < len(log) and log[j].strip() and log[j].lstrip()[:1] != "#":
+            text += " [" + log[j].strip() + "]"
         if text not in found:
             found.append(text)
+    if not found:
+        found = [l.strip("# ").strip() for l in log if l.lstrip().startswith("#")][-limit:]
+        return " | ".join(f for f in found if f)
     return " | ".join(found[:limit]) + (" | ..." if len(found) > limit else "")
 
 
-def judge_ktap(suite, name, path, kdir):
+def judge_ktap(suite, name, path):
     """Each case of KUnit suite NAME, from its KTAP at PATH, into SUITE."""
-    kunit_py = os.path.join(kdir, "tools", "testing", "kunit", "kunit.py")
     if not os.path.exists(path):
         suite.add("FAIL", name, "suite never reported")
         return
-    with tempfile.NamedTemporaryFile(suffix=".json") as js:
-        subprocess.run([sys.executable, kunit_py, "parse", "--json=" + js.name, path],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            doc = json.load(open(js.name))
-        except ValueError:
-            suite.add("FAIL", name, "kunit.py could not parse " + path)
-            return
-    cases = [c for g in doc.get("sub_groups", []) for c in g.get("test_cases", [])]
-    if not cases:
-        suite.add("FAIL", name, "no test case in " + path)
-    for c in cases:
-        detail = ""
-        if c["status"] not in ("PASS", "SKIP"):
-            detail = case_diagnostics(path, c["name"])
-        suite.add(c["status"], name + "." + c["name"], detail)
+    tap_parser.judge(suite, path)
 
 
-def judge_kunit(results, kdir):
+def judge_kunit(results):
     suite = Suite("kunit")
     for name in expected_kunit_suites():
-        judge_ktap(suite, name, os.path.join(results, "kunit", name + ".ktap"), kdir)
+        judge_ktap(suite, name, os.path.join(results, "kunit", name + ".ktap"))
     return suite
 
 
@@ -278,7 +272,7 @@ def judge_kselftests(results):
             # timeout(1) ended it: the TAP stops where it hung.
             suite.add("FAIL", name, "timed out: still running after the %d s of settings"
                       % kselftest_timeout())
-        parse_tap(suite, tap, name + ".")
+        tap_parser.judge(suite, tap, name + ".")
         if rc not in ("0", "4") and suite.failed == before:
             suite.add("FAIL", name, "exit status " + rc)
     return suite
@@ -398,7 +392,7 @@ def judge_kvm(results, tests=None):
     for name in ("samples_before", "samples", "samples_after"):
         tap = os.path.join(d, name + ".tap")
         if os.path.exists(tap):
-            parse_tap(suite, tap, "kvm_guest_samples (%s)." % name)
+            tap_parser.judge(suite, tap, "kvm_guest_samples (%s)." % name)
         else:
             suite.add("FAIL", "kvm_guest_samples (%s)" % name, "never ran")
     before, run, after = (read_counters(os.path.join(d, "counters." + n))
@@ -587,14 +581,14 @@ def misuse_section(lines):
     return None
 
 
-def judge_misuse(suite, canary_dir, kdir):
+def judge_misuse(suite, canary_dir):
     """The misuse suite passed, each rule warned once, nothing else splatted."""
     names = canary_kunit_suites()
     if not names:
         suite.add("FAIL", "a KUnit suite for the canary phase",
                   "no suite in the sources of %s in Kbuild" % CANARY_KUNIT_MODULE)
     for name in names:
-        judge_ktap(suite, name, os.path.join(canary_dir, name + ".ktap"), kdir)
+        judge_ktap(suite, name, os.path.join(canary_dir, name + ".ktap"))
 
     rules = misuse_rules()
     if not rules:
@@ -627,7 +621,7 @@ def judge_misuse(suite, canary_dir, kdir):
               " | ".join(others[:8]))
 
 
-def judge_canary(results, kdir):
+def judge_canary(results):
     """The detectors caught the planted WARNs, leak and use after free."""
     suite = Suite("canary")
     d = os.path.join(results, "canary")
@@ -645,7 +639,7 @@ def judge_canary(results, kdir):
         CANARY_MARK in r for r in kmemleak_reports(leak_file))
     suite.add("PASS" if planted else "FAIL", "kmemleak reports the canary's leak")
     judge_perf_rival(suite, d, hits)
-    judge_misuse(suite, d, kdir)
+    judge_misuse(suite, d)
     return suite
 
 
@@ -668,7 +662,7 @@ def judge_perf_rival(suite, canary_dir, hits):
               "" if said else "no '%s' in the log" % RIVAL_REFUSAL)
 
 
-def self_test(kdir):
+def self_test():
     """The judge fails what it must fail, on canned results."""
     suite = Suite("judge")
 
@@ -687,14 +681,25 @@ def self_test(kdir):
                 f.write(text)
             return path
 
-        for what, tap, failed in (
-                ("passing TAP passes", "1..2\nok 1 a\nok 2 b\n", False),
-                ("a TAP plan with a missing result fails", "1..3\nok 1 a\nok 2 b\n", True),
-                ("'not ok' fails", "1..1\nnot ok 1 a\n", True),
-                ("TAP without a plan fails", "ok 1 a\n", True)):
+        h = "TAP version 13\n"
+        ktap = ("KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n    1..2\n"
+                "    ok 1 a\n    %s\n%s\n")
+        for what, text, failed, why in (
+                ("passing TAP passes", h + "1..2\nok 1 a\nok 2 b\n", False, None),
+                ("a skipped test passes", h + "1..1\nok 1 a # SKIP no kvm\n", False, None),
+                ("a TAP plan with a missing result fails",
+                 h + "1..3\nok 1 a\nok 2 b\n", True, "missing expected subtest"),
+                ("'not ok' fails, with its diagnostics",
+                 h + "1..1\n# t.c:3:a:Expected 1 (1) == 2 (2)\nnot ok 1 a\n", True,
+                 "Expected 1 (1) == 2 (2)"),
+                ("TAP without a plan fails", h + "ok 1 a\n", True, "no '1..N'"),
+                ("a file without TAP fails", "1..1\nok 1 a\n", True, "Could not find"),
+                ("a passing KTAP suite passes", ktap % ("ok 2 b", "ok 1 s"), False, None),
+                ("a failed KTAP case fails", ktap % ("not ok 2 b", "not ok 1 s"), True, "s.b"),
+                ("a KTAP suite cut short fails", (ktap % ("", ""))[:-1], True, None)):
             s = Suite("t")
-            parse_tap(s, write("t.tap", tap))
-            expect(what, s, failed)
+            tap_parser.judge(s, write("t.tap", text))
+            expect(what, s, failed, why)
 
         canary = ("unreferenced object 0xff1 (size 128):\n  hex dump (first 32 bytes):\n"
                   "    67 67  " + CANARY_MARK + "!.\n")
@@ -758,40 +763,40 @@ def self_test(kdir):
         write("c/kmemleak.txt", canary)
         write("c/canary/perf_rival.txt", "load refused: Device or resource busy\nrc: 0\n")
         expect("a canary run whose detectors caught everything passes",
-               judge_canary(os.path.join(t, "c"), kdir), False)
+               judge_canary(os.path.join(t, "c")), False)
         write("c/canary/perf_rival.txt", "/dev/guestgate appeared during the load\nrc: 1\n")
         expect("a load beside a perf rival that opened a door fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "no door opened")
+               judge_canary(os.path.join(t, "c")), True, "no door opened")
         write("c/canary/perf_rival.txt", "load refused: Device or resource busy\nrc: 0\n")
         write("c/canary/dmesg.txt", canary_log(misuse_warns).replace(RIVAL_REFUSAL, "x"))
         expect("a refusal beside a perf rival that says nothing fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "says why")
+               judge_canary(os.path.join(t, "c")), True, "says why")
         write("c/canary/dmesg.txt", canary_log(misuse_warns).replace(uaf, ""))
         expect("a canary run without KASAN's use-after-free report fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "KASAN")
+               judge_canary(os.path.join(t, "c")), True, "KASAN")
         write("c/canary/dmesg.txt", canary_log(misuse_warns[1:]))
         expect("a canary run missing one misuse warning fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "misuse " + rules[0][0])
+               judge_canary(os.path.join(t, "c")), True, "misuse " + rules[0][0])
         write("c/canary/dmesg.txt", canary_log(misuse_warns + misuse_warns[-1:]))
         expect("a misuse warning that fired twice fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "misuse " + rules[-1][0])
+               judge_canary(os.path.join(t, "c")), True, "misuse " + rules[-1][0])
         write("c/canary/dmesg.txt", canary_log(
             [misuse_warns[0].replace(rules[0][1], "some other rule")] + misuse_warns[1:]))
         expect("a misuse warning without its rule's message fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "misuse " + rules[0][0])
+               judge_canary(os.path.join(t, "c")), True, "misuse " + rules[0][0])
         write("c/canary/dmesg.txt", canary_log(
             misuse_warns, "[ 2.9] WARNING: suspicious RCU usage\n"))
         expect("another splat while the misuse suite ran fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "no other splat")
+               judge_canary(os.path.join(t, "c")), True, "no other splat")
         write("c/canary/dmesg.txt", canary_log(misuse_warns))
         for name in names:
             write("c/canary/%s.ktap" % name, misuse_ktap("not ok"))
         expect("a failed misuse case fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "guestgate_misuse_b")
+               judge_canary(os.path.join(t, "c")), True, "guestgate_misuse_b")
         for name in names:
             os.remove(os.path.join(t, "c", "canary", name + ".ktap"))
         expect("a misuse suite that never reported fails",
-               judge_canary(os.path.join(t, "c"), kdir), True, "never reported")
+               judge_canary(os.path.join(t, "c")), True, "never reported")
         split = Suite("t")
         split.add("PASS" if names and not set(names) & set(expected_kunit_suites()) else "FAIL",
                   "split", "canary phase %s, main phase %s" % (names, expected_kunit_suites()))
@@ -800,11 +805,11 @@ def self_test(kdir):
 
         os.makedirs(os.path.join(t, "e", "kunit"))
         os.makedirs(os.path.join(t, "e", "kselftest"))
-        expect("a KUnit suite that never reported fails", judge_kunit(os.path.join(t, "e"), kdir), True)
+        expect("a KUnit suite that never reported fails", judge_kunit(os.path.join(t, "e")), True)
         expect("a kselftest that never ran fails", judge_kselftests(os.path.join(t, "e")), True)
 
         name = expected_kselftests()[0]
-        write("k/kselftest/%s.tap" % name, "1..2\nok 1 a\n")
+        write("k/kselftest/%s.tap" % name, "TAP version 13\n1..2\nok 1 a\n")
         write("k/kselftest/%s.rc" % name, "124\n")
         expect("a kselftest that timeout(1) ended fails as timed out",
                judge_kselftests(os.path.join(t, "k")), True, "timed out")
@@ -888,7 +893,7 @@ def self_test(kdir):
             for n, text in c.items():
                 write("%s/kvm/guestgate/counters.%s" % (d, n), text)
             for n in ("samples_before", "samples", "samples_after") if samples else ():
-                write("%s/kvm/guestgate/%s.tap" % (d, n), "1..1\nok 1 kvm.x\n")
+                write("%s/kvm/guestgate/%s.tap" % (d, n), "TAP version 13\n1..1\nok 1 kvm.x\n")
             return judge_kvm(d, [x.replace("storm/", "storm/x86_64/") if "storm" in x
                                  else "x86_64/" + x for x in results])
 
@@ -976,6 +981,8 @@ def main():
     kdir = os.environ.get("KDIR") or subprocess.run(
         ["bash", os.path.join(TOP, "tools/testing/guestgate/gg-env"), "kdir"],
         capture_output=True, text=True).stdout.strip()
+    global tap_parser
+    tap_parser = TapParser(kdir)
 
     suites = []
     vm = Suite("vm")
@@ -985,17 +992,17 @@ def main():
     suites.append(vm)
     if finished:
         life = Suite("lifecycle")
-        parse_tap(life, os.path.join(args.results, "lifecycle.tap"))
+        tap_parser.judge(life, os.path.join(args.results, "lifecycle.tap"))
         suites.append(life)
         if not args.demo:
-            suites += [judge_kunit(args.results, kdir), judge_kselftests(args.results),
+            suites += [judge_kunit(args.results), judge_kselftests(args.results),
                        judge_kvm(args.results)]
     suites.append(judge_kernel(args.results))
     if finished and not args.demo:
-        suites += [judge_canary(args.results, kdir), self_test(kdir)]
+        suites += [judge_canary(args.results), self_test()]
     if args.lint:
         lint = Suite("lint")
-        parse_tap(lint, args.lint)
+        tap_parser.judge(lint, args.lint)
         suites.append(lint)
 
     for s in suites:
