@@ -56,6 +56,9 @@ const _: () = {
     // A C handle (`struct guestgate_gpc *`) is the address of its cache.
     assert!(offset_of!(guestgate_pfn_cache, gpc) == 0);
     assert!(size_of::<guestgate_gpc_global_stats>() == 80);
+
+    assert!(size_of::<guestgate_mediated_pmu_stats>() == 64);
+    assert!(offset_of!(guestgate_mediated_pmu_stats, bad_leaves) == 56);
 };
 
 // SAFETY: `guestgate_version` is four `u32` and a `u64` at offset 16 with no

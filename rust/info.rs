@@ -14,7 +14,8 @@ use kernel::{error::code::EINVAL, ffi::c_int};
 /// its bit when it lands.
 const FEATURES: u64 = bindings::GUESTGATE_FEATURE_PERF_CALLBACKS as u64
     | bindings::GUESTGATE_FEATURE_GUEST_ENTRY as u64
-    | bindings::GUESTGATE_FEATURE_PFN_CACHE as u64;
+    | bindings::GUESTGATE_FEATURE_PFN_CACHE as u64
+    | bindings::GUESTGATE_FEATURE_MEDIATED_PMU as u64;
 
 /// Version and features of the running module.
 pub(crate) fn version() -> bindings::guestgate_version {

@@ -5,10 +5,11 @@
  * The C API for kernel callers such as KVM. Link against guestgate's
  * exports (KBUILD_EXTRA_SYMBOLS=<guestgate>/Module.symvers) and add
  * <guestgate>/include to the include path. One header per mechanism, all
- * three included here: <linux/guestgate/perf.h> (perf guest-info
- * callbacks), <linux/guestgate/entry.h> (guest entry and exit) and
- * <linux/guestgate/pfncache.h> (the pfn cache); this one has what is the
- * module's as a whole.
+ * four included here: <linux/guestgate/perf.h> (perf guest-info
+ * callbacks), <linux/guestgate/entry.h> (guest entry and exit),
+ * <linux/guestgate/pfncache.h> (the pfn cache) and
+ * <linux/guestgate/mediated_pmu.h> (the mediated PMU ownership deal); this
+ * one has what is the module's as a whole.
  *
  * Every function is implemented by guestgate.ko and exported GPL-only.
  */
@@ -19,6 +20,7 @@
 #include <uapi/linux/guestgate.h>
 
 #include <linux/guestgate/entry.h>
+#include <linux/guestgate/mediated_pmu.h>
 #include <linux/guestgate/perf.h>
 #include <linux/guestgate/pfncache.h>
 

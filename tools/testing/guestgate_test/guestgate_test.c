@@ -13,7 +13,8 @@
  * guestgate_test/perf_bench runs the benchmark of Rust callers. The guest
  * entry files (guest_entry, sync_rcu, guest_entry_bench) are described in
  * guest_entry_stress.c, the pfn cache files (pfn_cache, pfn_cache_bench) in
- * pfn_cache_stress.c.
+ * pfn_cache_stress.c. The PMU "guestgate_test" and its file mediated_pmu,
+ * for the mediated PMU deal, are described in mediated_pmu_device.c.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -174,10 +175,22 @@ static int __init gg_stress_init(void)
 			    &gg_stress_perf_bench_fops);
 	gg_stress_guest_entry_init(gg_stress_dir);
 	gg_stress_pfn_cache_init(gg_stress_dir);
+	ret = gg_test_mediated_pmu_register(gg_stress_dir);
+	if (ret)
+		goto err_debugfs;
 	/* The device last: nothing after it can fail. */
 	ret = gg_test_pfn_device_register();
 	if (ret)
-		debugfs_remove_recursive(gg_stress_dir);
+		goto err_pmu;
+	return 0;
+
+err_pmu:
+	/* Before the PMU goes, no file may be open on its debugfs file. */
+	debugfs_remove_recursive(gg_stress_dir);
+	gg_test_mediated_pmu_unregister();
+	return ret;
+err_debugfs:
+	debugfs_remove_recursive(gg_stress_dir);
 	return ret;
 }
 module_init(gg_stress_init);
@@ -186,9 +199,10 @@ static void __exit gg_stress_exit(void)
 {
 	gg_test_pfn_device_unregister();
 	debugfs_remove_recursive(gg_stress_dir);
+	gg_test_mediated_pmu_unregister();
 }
 module_exit(gg_stress_exit);
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
-MODULE_DESCRIPTION("guestgate test device, stress tests and benchmarks, kernel half (test only)");
+MODULE_DESCRIPTION("guestgate test devices, test PMU, stress tests and benchmarks, kernel half (test only)");
 MODULE_LICENSE("GPL");

@@ -98,6 +98,13 @@ void gg_stress_guest_entry_init(struct dentry *dir);
 /* pfn_cache_stress.c: creates its debugfs files in @dir. */
 void gg_stress_pfn_cache_init(struct dentry *dir);
 
+/*
+ * mediated_pmu_device.c: the PMU "guestgate_test" and its debugfs file
+ * mediated_pmu in @dir.
+ */
+int gg_test_mediated_pmu_register(struct dentry *dir);
+void gg_test_mediated_pmu_unregister(void);
+
 /* pfn_cache_device.c: /dev/guestgate_test, the pfn cache test device. */
 int gg_test_pfn_device_register(void);
 void gg_test_pfn_device_unregister(void);

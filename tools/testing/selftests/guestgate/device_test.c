@@ -18,7 +18,8 @@
 #define GUESTGATE_STATE "/sys/kernel/debug/guestgate/state"
 #define KNOWN_FEATURES (GUESTGATE_FEATURE_PERF_CALLBACKS | \
 			GUESTGATE_FEATURE_GUEST_ENTRY | \
-			GUESTGATE_FEATURE_PFN_CACHE)
+			GUESTGATE_FEATURE_PFN_CACHE | \
+			GUESTGATE_FEATURE_MEDIATED_PMU)
 
 /* One counter of the debugfs state file, or -1. */
 static long long state_counter(const char *name)

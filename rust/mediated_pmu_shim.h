@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * guestgate: the mediated PMU ownership deal (mediated_pmu_shim.c,
+ * mediated_pmu.rs).
+ */
+#ifndef _GUESTGATE_MEDIATED_PMU_SHIM_H
+#define _GUESTGATE_MEDIATED_PMU_SHIM_H
+
+#include <linux/types.h>
+
+struct seq_file;
+
+/**
+ * enum guestgate_pmu_side - the two sides of the deal
+ * @GUESTGATE_PMU_SIDE_GUEST_COUNTING_EVENT: a host event that counts the
+ *	guest (!attr.exclude_guest) on a PMU of the deal
+ * @GUESTGATE_PMU_SIDE_MEDIATED_USER: a hypervisor with a mediated vPMU
+ */
+enum guestgate_pmu_side {
+	GUESTGATE_PMU_SIDE_GUEST_COUNTING_EVENT,
+	GUESTGATE_PMU_SIDE_MEDIATED_USER,
+};
+
+/**
+ * struct guestgate_mediated_pmu_stats - counters of the deal for debugfs
+ * @owners: events that count the guest if positive, minus the mediated
+ *	users if negative
+ * @creates: successful guestgate_mediated_pmu_create()
+ * @releases: guestgate_mediated_pmu_release() that released a user
+ * @ebusy: creates refused with -EBUSY
+ * @events_accounted: events that count the guest, accounted
+ * @events_unaccounted: of those, unaccounted
+ * @eopnotsupp: events refused with -EOPNOTSUPP
+ * @bad_leaves: releases and unaccounts with nothing to take away
+ */
+struct guestgate_mediated_pmu_stats {
+	s64 owners;
+	u64 creates;
+	u64 releases;
+	u64 ebusy;
+	u64 events_accounted;
+	u64 events_unaccounted;
+	u64 eopnotsupp;
+	u64 bad_leaves;
+};
+
+/* mediated_pmu.rs, for mediated_pmu_shim.c */
+int guestgate_rs_mediated_pmu_join(enum guestgate_pmu_side side);
+int guestgate_rs_mediated_pmu_leave(enum guestgate_pmu_side side);
+void guestgate_rs_mediated_pmu_stats(struct guestgate_mediated_pmu_stats *stats);
+
+/* debugfs guestgate/mediated_pmu (device_shim.c's table) */
+int guestgate_mediated_pmu_show(struct seq_file *m, void *unused);
+
+/* Rust KUnit case in mediated_pmu.rs */
+struct kunit;
+void guestgate_kunit_mediated_pmu_owners(struct kunit *test);
+
+#endif /* _GUESTGATE_MEDIATED_PMU_SHIM_H */
