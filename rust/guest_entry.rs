@@ -27,10 +27,35 @@
 //! (`guest_entry_shim.c`) that enters, runs the guest and exits. Rust code
 //! can therefore never run inside the window.
 //!
+//! # The guest's PMU
+//!
+//! A hypervisor with a mediated vPMU ([`MediatedPmu`]) hands the guest this
+//! CPU's PMUs for the guest's runs: [`IrqsOff::enter_guest_timing_with_pmu`]
+//! loads the guest PMU context and then enters guest timing, as Linux 7.0's
+//! KVM does, interrupts disabled. The states then carry the guest's PMU as
+//! a type parameter, [`GuestPmu`], which only
+//! [`GuestExited::put_guest_pmu`] (or [`GuestTiming::put_guest_pmu`]) turns
+//! back into [`HostPmu`]:
+//!
+//! ```text
+//! IrqsOff --enter_guest_timing_with_pmu--> GuestTiming<GuestPmu> --run_guest--> GuestExited<GuestPmu>
+//!                                                                               |   |
+//!                         GuestExited<HostPmu> <----------put_guest_pmu---------+   run_guest
+//! ```
+//!
+//! `take_interrupts` and `exit_guest_timing` exist for [`HostPmu`] states
+//! only, so the interrupt window cannot open while the guest has the PMU
+//! (perf's tick, multiplexing hrtimer and IPIs would reach the PMU with the
+//! guest's state in it: the problem of switching at vCPU load and put), and
+//! guest timing cannot end with the PMU still loaded. The context cannot be
+//! loaded but from the [`IrqsOff`] that disabled interrupts, and the
+//! [`MediatedPmu`] it was loaded for stays borrowed until it is put.
+//!
 //! The C API of `<linux/guestgate/entry.h>` offers the same steps one function
 //! each, checked at run time by a per-CPU state machine instead.
 
 use crate::bindings;
+use crate::mediated_pmu::MediatedPmu;
 use core::marker::PhantomData;
 use core::mem;
 use kernel::ffi::c_ulong;
@@ -79,6 +104,14 @@ impl ExitRule for ExitedRule {
         "guest exit dropped: take the guest's interrupts with GuestExited::take_interrupts()"
     );
 }
+
+/// The host has this CPU's PMUs: no guest PMU context is loaded by the
+/// chain of states. The default of [`GuestTiming`] and [`GuestExited`].
+pub(crate) struct HostPmu;
+
+/// The guest has this CPU's PMUs: the chain of states loaded the guest PMU
+/// context for the mediated user borrowed for `'a`.
+pub(crate) struct GuestPmu<'a>(PhantomData<&'a MediatedPmu>);
 
 /// Interrupts and preemption disabled on this CPU.
 ///
@@ -154,33 +187,69 @@ impl IrqsOff {
     /// C API's `GUESTGATE_MISUSE_NO_MM` would refuse it at state enter,
     /// after [`GuestTiming::run_guest`] had promised a guest that ran).
     pub(crate) fn enter_guest_timing(self) -> Result<GuestTiming, IrqsOff> {
+        if !self.may_enter_guest_timing() {
+            return Err(self);
+        }
+        // SAFETY: Checked just now.
+        Ok(unsafe { self.into_guest_timing() })
+    }
+
+    /// Loads the guest PMU context for `user`, then starts guest timing.
+    ///
+    /// Gives `self` back, with nothing loaded, where
+    /// [`IrqsOff::enter_guest_timing`] would, and if C code has a guest PMU
+    /// context loaded on this CPU.
+    pub(crate) fn enter_guest_timing_with_pmu<'a>(
+        self,
+        _user: &'a MediatedPmu,
+    ) -> Result<GuestTiming<GuestPmu<'a>>, IrqsOff> {
+        if !self.may_enter_guest_timing() {
+            return Err(self);
+        }
+        // SAFETY: This value disabled interrupts (checked above), and a
+        // mediated user exists while `_user` is borrowed.
+        if unsafe { bindings::guestgate_pmu_try_load_guest_context() } != 0 {
+            return Err(self);
+        }
+        // SAFETY: Checked above; loading the PMU context changed no state of
+        // guest entry.
+        Ok(unsafe { self.into_guest_timing() })
+    }
+
+    /// Whether this value may start guest timing: it disabled interrupts,
+    /// the task has an mm and this CPU is not in guest timing.
+    fn may_enter_guest_timing(&self) -> bool {
         // SAFETY: FFI call without preconditions.
         if unsafe { bindings::guestgate_entry_irqs_disabled_flags(self.flags) } {
-            return Err(self);
+            return false;
         }
         // SAFETY: FFI call without preconditions.
         if !unsafe { bindings::guestgate_entry_has_mm() } {
-            return Err(self);
+            return false;
         }
         // SAFETY: FFI call; preemption is disabled (type invariant).
         let state = unsafe { bindings::guestgate_entry_cpu_state() };
-        if state != bindings::GUESTGATE_ENTRY_IDLE {
-            return Err(self);
-        }
-        // SAFETY: `self.flags` say interrupts were enabled, so by the type
-        // invariant this value disabled them and they still are; this CPU
-        // is not in guest timing (checked above, and no interrupt or other
-        // task can change it meanwhile).
+        state == bindings::GUESTGATE_ENTRY_IDLE
+    }
+
+    /// Starts guest timing.
+    ///
+    /// # Safety
+    ///
+    /// [`IrqsOff::may_enter_guest_timing`] returned true for `self`; with
+    /// `P` = [`GuestPmu`], the guest PMU context was loaded since.
+    unsafe fn into_guest_timing<P>(self) -> GuestTiming<P> {
+        // SAFETY: By the safety requirements `self.flags` say interrupts
+        // were enabled, so by the type invariant this value disabled them
+        // and they still are; this CPU is not in guest timing (no interrupt
+        // or other task can change it meanwhile).
         unsafe { bindings::guestgate_entry_timing_enter() };
         let flags = self.flags;
         mem::forget(self);
         // INVARIANT: Guest timing was entered with interrupts disabled;
-        // `flags` move from `self`, whose drop was skipped.
-        Ok(GuestTiming {
-            flags,
-            _exit: MustExit::new(),
-            _not_send: PhantomData,
-        })
+        // `flags` move from `self`, whose drop was skipped; the PMU's owner
+        // is `P` by the safety requirements.
+        GuestTiming::new(flags)
     }
 }
 
@@ -222,22 +291,50 @@ impl SpinGuest {
 /// # Invariants
 ///
 /// Guest timing was entered on this CPU by this value and interrupts are
-/// disabled; `flags` are those of the [`IrqsOff`] it came from.
+/// disabled; `flags` are those of the [`IrqsOff`] it came from. With `P` =
+/// [`GuestPmu`], the guest PMU context is loaded on this CPU by this chain
+/// of states; with [`HostPmu`], the chain loaded none.
 #[must_use = "guest timing must end with exit_guest_timing()"]
-pub(crate) struct GuestTiming {
+pub(crate) struct GuestTiming<P = HostPmu> {
     flags: c_ulong,
+    _pmu: PhantomData<P>,
     _exit: MustExit<TimingRule>,
     _not_send: PhantomData<*mut ()>,
 }
 
-impl GuestTiming {
+impl<P> GuestTiming<P> {
+    /// The state of `flags`, whose invariant the caller established.
+    fn new(flags: c_ulong) -> Self {
+        Self {
+            flags,
+            _pmu: PhantomData,
+            _exit: MustExit::new(),
+            _not_send: PhantomData,
+        }
+    }
+
     /// Runs `guest`: state enter, the guest, state exit, in noinstr C.
-    pub(crate) fn run_guest(self, guest: SpinGuest) -> GuestExited {
+    pub(crate) fn run_guest(self, guest: SpinGuest) -> GuestExited<P> {
         let flags = self.flags;
         mem::forget(self);
         GuestExited::run(flags, guest)
     }
+}
 
+impl<'a> GuestTiming<GuestPmu<'a>> {
+    /// Puts the guest PMU context back before the guest ran.
+    pub(crate) fn put_guest_pmu(self) -> GuestTiming {
+        // SAFETY: By the type invariant this chain loaded the context on
+        // this CPU, and interrupts are disabled.
+        unsafe { bindings::guestgate_pmu_put_guest_context() };
+        let flags = self.flags;
+        mem::forget(self);
+        // INVARIANT: Put above; the rest moves over.
+        GuestTiming::new(flags)
+    }
+}
+
+impl GuestTiming<HostPmu> {
     /// Stops charging time to the guest. The guest's interrupts were taken
     /// (or it never ran).
     pub(crate) fn exit_guest_timing(self) -> IrqsOff {
@@ -259,28 +356,32 @@ impl GuestTiming {
 /// Guest timing cannot end from here: the pending interrupts (the timer
 /// tick among them) must be taken first, or their time is charged to the
 /// host. Must end with [`GuestExited::take_interrupts`]: dropping it does
-/// not compile.
+/// not compile. While the guest has the PMU ([`GuestPmu`]), the interrupts
+/// cannot be taken either: [`GuestExited::put_guest_pmu`] comes first.
 ///
 /// # Invariants
 ///
 /// As [`GuestTiming`]'s.
 #[must_use = "the guest's interrupts must be taken with take_interrupts()"]
-pub(crate) struct GuestExited {
+pub(crate) struct GuestExited<P = HostPmu> {
     flags: c_ulong,
     cycles: u64,
+    _pmu: PhantomData<P>,
     _exit: MustExit<ExitedRule>,
     _not_send: PhantomData<*mut ()>,
 }
 
-impl GuestExited {
+impl<P> GuestExited<P> {
     fn run(flags: c_ulong, guest: SpinGuest) -> Self {
         // SAFETY: Guest timing is entered on this CPU and interrupts are
         // disabled (the invariant of the caller's state, moved into ours).
         let cycles = unsafe { bindings::guestgate_entry_run_guest(guest.cycles) };
-        // INVARIANT: State exit left guest timing entered, interrupts off.
+        // INVARIANT: State exit left guest timing entered, interrupts off;
+        // the PMU's owner moves over from the caller's state.
         Self {
             flags,
             cycles,
+            _pmu: PhantomData,
             _exit: MustExit::new(),
             _not_send: PhantomData,
         }
@@ -293,12 +394,34 @@ impl GuestExited {
 
     /// Runs the guest again without taking its interrupts first (the fast
     /// path of an exit the hypervisor handles with interrupts disabled).
-    pub(crate) fn run_guest(self, guest: SpinGuest) -> GuestExited {
+    pub(crate) fn run_guest(self, guest: SpinGuest) -> GuestExited<P> {
         let flags = self.flags;
         mem::forget(self);
         GuestExited::run(flags, guest)
     }
+}
 
+impl<'a> GuestExited<GuestPmu<'a>> {
+    /// Puts the guest PMU context back: the host's events on this CPU's
+    /// PMUs resume. The hypervisor saved and zeroed the guest's counters.
+    pub(crate) fn put_guest_pmu(self) -> GuestExited {
+        // SAFETY: By the type invariant this chain loaded the context on
+        // this CPU, and interrupts are disabled.
+        unsafe { bindings::guestgate_pmu_put_guest_context() };
+        let (flags, cycles) = (self.flags, self.cycles);
+        mem::forget(self);
+        // INVARIANT: Put above; the rest moves over.
+        GuestExited {
+            flags,
+            cycles,
+            _pmu: PhantomData,
+            _exit: MustExit::new(),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl GuestExited<HostPmu> {
     /// Enables interrupts so that those which came in the guest are taken,
     /// while guest timing still counts, then disables them again.
     /// Preemption stays disabled.
@@ -308,12 +431,9 @@ impl GuestExited {
         unsafe { bindings::guestgate_entry_take_interrupts() };
         let flags = self.flags;
         mem::forget(self);
-        // INVARIANT: Interrupts are disabled again, guest timing entered.
-        GuestTiming {
-            flags,
-            _exit: MustExit::new(),
-            _not_send: PhantomData,
-        }
+        // INVARIANT: Interrupts are disabled again, guest timing entered,
+        // no PMU context loaded by the chain.
+        GuestTiming::new(flags)
     }
 }
 
@@ -409,6 +529,49 @@ mod kunit_cases {
         kunit_expect!(t, after.guest_enters - before.guest_enters == 3);
         kunit_expect!(t, after.guest_exits - before.guest_exits == 3);
         kunit_expect!(t, after.misuse == before.misuse);
+    }
+
+    fn pmu_loaded() -> bool {
+        // SAFETY: FFI call; the callers have preemption disabled.
+        unsafe { bindings::guestgate_pmu_guest_context_loaded() }
+    }
+
+    /// The chain with the guest's PMU: loaded with guest timing, kept on
+    /// the fast path, put before the interrupt window, or before the guest
+    /// ran. Needs a mediated user: no event may count the guest meanwhile.
+    #[no_mangle]
+    extern "C" fn guestgate_kunit_guest_entry_guest_pmu(test: *mut Kunit) {
+        // SAFETY: Called by the C suite with its running test case.
+        let t = unsafe { Test::new(test) };
+        let before = stats();
+        let guest = SpinGuest::from_us(5);
+        let Ok(user) = MediatedPmu::create() else {
+            kunit_expect!(t, false);
+            return;
+        };
+
+        let timing = match IrqsOff::disable().enter_guest_timing_with_pmu(&user) {
+            Ok(timing) => timing,
+            Err(_irqs) => {
+                kunit_expect!(t, false);
+                return;
+            }
+        };
+        kunit_expect!(t, pmu_loaded());
+        kunit_expect!(t, cpu_state() == bindings::GUESTGATE_ENTRY_TIMING);
+        let exited = timing.run_guest(guest).run_guest(guest);
+        kunit_expect!(t, pmu_loaded());
+        let timing = exited.put_guest_pmu().take_interrupts();
+        kunit_expect!(t, !pmu_loaded());
+        drop(timing.exit_guest_timing());
+
+        match IrqsOff::disable().enter_guest_timing_with_pmu(&user) {
+            Ok(timing) => drop(timing.put_guest_pmu().exit_guest_timing()),
+            Err(_irqs) => kunit_expect!(t, false),
+        }
+        kunit_expect!(t, !pmu_loaded());
+        kunit_expect!(t, cpu_state() == bindings::GUESTGATE_ENTRY_IDLE);
+        kunit_expect!(t, stats().misuse == before.misuse);
     }
 
     /// A task without an mm (the KUnit thread) gets its token back from

@@ -252,5 +252,7 @@ int guestgate_guest_entry_show(struct seq_file *m, void *unused)
 
 /* guestgate_kunit_guest_entry_typestate(): a Rust KUnit case in guest_entry.rs */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_guest_entry_typestate);
+/* guestgate_kunit_guest_entry_guest_pmu(): a Rust KUnit case in guest_entry.rs */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_guest_entry_guest_pmu);
 /* guestgate_kunit_guest_entry_no_mm(): a Rust KUnit case in guest_entry.rs */
 EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_guest_entry_no_mm);

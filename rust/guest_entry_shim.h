@@ -50,6 +50,7 @@ const char *guestgate_entry_misuse_name(unsigned int kind);
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Rust KUnit cases, exported for guestgate_kunit.ko */
 void guestgate_kunit_guest_entry_typestate(struct kunit *test);
+void guestgate_kunit_guest_entry_guest_pmu(struct kunit *test);
 void guestgate_kunit_guest_entry_no_mm(struct kunit *test);
 #endif
 

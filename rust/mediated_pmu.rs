@@ -42,3 +42,4 @@ mod c_api;
 mod kunit;
 mod owners;
 
+pub(crate) use owners::MediatedPmu;

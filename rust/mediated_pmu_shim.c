@@ -2,17 +2,25 @@
 /*
  * guestgate: the C half of the mediated PMU ownership deal.
  *
- * The exported C API of <linux/guestgate/mediated_pmu.h>, as thin as C can
- * make it: reading attr.exclude_guest from a struct perf_event and WARNing
- * on a caller's misuse. Who holds the PMUs, and every errno, is
- * mediated_pmu.rs's. Also the debugfs file guestgate/mediated_pmu.
+ * The exported C API of <linux/guestgate/mediated_pmu.h>. Who holds the
+ * PMUs, and every errno of create and account, is mediated_pmu.rs's; here is
+ * what is C: reading attr.exclude_guest from a struct perf_event, WARNing on
+ * a caller's misuse, and the guest PMU context, whose state is per CPU and
+ * whose registered PMUs are an RCU list, walked with interrupts disabled.
+ * mediated_pmu.rs's typestate calls the same load and put. Also the debugfs
+ * file guestgate/mediated_pmu.
  */
 #include <linux/bug.h>
 #include <linux/build_bug.h>
+#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/export.h>
 #include <linux/guestgate.h>
+#include <linux/irqflags.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/perf_event.h>
+#include <linux/rculist.h>
 #include <linux/seq_file.h>
 #include <linux/stddef.h>
 #include <kunit/visibility.h>
@@ -55,9 +63,143 @@ void guestgate_pmu_unaccount_event(struct perf_event *event)
 }
 EXPORT_SYMBOL_GPL(guestgate_pmu_unaccount_event);
 
+/* The registered struct guestgate_pmu: written under the mutex, read under RCU. */
+static LIST_HEAD(guestgate_pmus);
+static DEFINE_MUTEX(guestgate_pmus_lock);
+
+/**
+ * struct guestgate_pmu_cpu - the guest PMU context of one CPU
+ * @loaded: the guest's PMU context is loaded on this CPU
+ * @loads: guestgate_pmu_load_guest_context() that loaded
+ * @puts: guestgate_pmu_put_guest_context() that put
+ * @misuses: loads and puts refused (and WARNed)
+ * @guest_pmis: PMIs handed to handle_mediated_pmi
+ */
+struct guestgate_pmu_cpu {
+	bool loaded;
+	u64 loads;
+	u64 puts;
+	u64 misuses;
+	u64 guest_pmis;
+};
+
+static DEFINE_PER_CPU(struct guestgate_pmu_cpu, guestgate_pmu_cpu);
+
+int guestgate_pmu_register(struct guestgate_pmu *gpmu)
+{
+	struct guestgate_pmu *p;
+
+	if (!gpmu || !gpmu->load_guest || !gpmu->put_guest)
+		return -EINVAL;
+	guard(mutex)(&guestgate_pmus_lock);
+	list_for_each_entry(p, &guestgate_pmus, node)
+		if (p == gpmu)
+			return -EBUSY;
+	list_add_tail_rcu(&gpmu->node, &guestgate_pmus);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(guestgate_pmu_register);
+
+int guestgate_pmu_unregister(struct guestgate_pmu *gpmu)
+{
+	struct guestgate_pmu *p;
+
+	scoped_guard(mutex, &guestgate_pmus_lock) {
+		list_for_each_entry(p, &guestgate_pmus, node)
+			if (p == gpmu)
+				break;
+		if (&p->node == &guestgate_pmus)
+			return -ENOENT;
+		list_del_rcu(&gpmu->node);
+	}
+	/* Loads and puts run with interrupts disabled: RCU readers. */
+	synchronize_rcu();
+	return 0;
+}
+EXPORT_SYMBOL_GPL(guestgate_pmu_unregister);
+
+int guestgate_pmu_try_load_guest_context(void)
+{
+	struct guestgate_pmu_cpu *pc = this_cpu_ptr(&guestgate_pmu_cpu);
+	struct guestgate_pmu *gpmu;
+
+	if (pc->loaded)
+		return -EBUSY;
+	if (!guestgate_rs_mediated_pmu_held())
+		return -EPERM;
+	/* A PMI from here on is the guest's. */
+	WRITE_ONCE(pc->loaded, true);
+	list_for_each_entry_rcu(gpmu, &guestgate_pmus, node)
+		gpmu->load_guest(gpmu);
+	pc->loads++;
+	return 0;
+}
+
+void guestgate_pmu_load_guest_context(void)
+{
+	if (WARN_ONCE(!irqs_disabled(),
+		      "guestgate: guest PMU context loaded with interrupts enabled\n") ||
+	    WARN_ONCE(guestgate_pmu_try_load_guest_context(),
+		      "guestgate: guest PMU context loaded twice, or without a mediated user\n"))
+		this_cpu_inc(guestgate_pmu_cpu.misuses);
+}
+EXPORT_SYMBOL_GPL(guestgate_pmu_load_guest_context);
+
+void guestgate_pmu_put_guest_context(void)
+{
+	struct guestgate_pmu_cpu *pc;
+	struct guestgate_pmu *gpmu;
+
+	if (WARN_ONCE(!irqs_disabled(),
+		      "guestgate: guest PMU context put with interrupts enabled\n"))
+		goto misuse;
+	pc = this_cpu_ptr(&guestgate_pmu_cpu);
+	if (WARN_ONCE(!pc->loaded, "guestgate: guest PMU context put without a load\n"))
+		goto misuse;
+	list_for_each_entry_rcu(gpmu, &guestgate_pmus, node)
+		gpmu->put_guest(gpmu);
+	WRITE_ONCE(pc->loaded, false);
+	pc->puts++;
+	return;
+misuse:
+	this_cpu_inc(guestgate_pmu_cpu.misuses);
+}
+EXPORT_SYMBOL_GPL(guestgate_pmu_put_guest_context);
+
+bool guestgate_pmu_guest_context_loaded(void)
+{
+	return READ_ONCE(this_cpu_ptr(&guestgate_pmu_cpu)->loaded);
+}
+EXPORT_SYMBOL_GPL(guestgate_pmu_guest_context_loaded);
+
+bool guestgate_pmu_handle_pmi(void)
+{
+	struct guestgate_pmu_cpu *pc = this_cpu_ptr(&guestgate_pmu_cpu);
+
+	if (!READ_ONCE(pc->loaded))
+		return false;
+	guestgate_guest_handle_mediated_pmi();
+	pc->guest_pmis++;
+	return true;
+}
+EXPORT_SYMBOL_GPL(guestgate_pmu_handle_pmi);
+
 int guestgate_mediated_pmu_show(struct seq_file *m, void *unused)
 {
+	u64 loads = 0, puts = 0, misuses = 0, guest_pmis = 0;
 	struct guestgate_mediated_pmu_stats st;
+	unsigned int loaded = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct guestgate_pmu_cpu *pc = per_cpu_ptr(&guestgate_pmu_cpu, cpu);
+
+		loaded += READ_ONCE(pc->loaded);
+		loads += READ_ONCE(pc->loads);
+		puts += READ_ONCE(pc->puts);
+		misuses += READ_ONCE(pc->misuses);
+		guest_pmis += READ_ONCE(pc->guest_pmis);
+	}
 
 	guestgate_rs_mediated_pmu_stats(&st);
 	seq_printf(m, "mediated_users: %lld\n", st.owners < 0 ? -st.owners : 0);
@@ -69,6 +211,11 @@ int guestgate_mediated_pmu_show(struct seq_file *m, void *unused)
 	seq_printf(m, "events_unaccounted: %llu\n", st.events_unaccounted);
 	seq_printf(m, "eopnotsupp: %llu\n", st.eopnotsupp);
 	seq_printf(m, "bad_leaves: %llu\n", st.bad_leaves);
+	seq_printf(m, "cpus_loaded: %u\n", loaded);
+	seq_printf(m, "loads: %llu\n", loads);
+	seq_printf(m, "puts: %llu\n", puts);
+	seq_printf(m, "context_misuses: %llu\n", misuses);
+	seq_printf(m, "guest_pmis: %llu\n", guest_pmis);
 	return 0;
 }
 

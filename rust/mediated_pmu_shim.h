@@ -48,6 +48,15 @@ struct guestgate_mediated_pmu_stats {
 int guestgate_rs_mediated_pmu_join(enum guestgate_pmu_side side);
 int guestgate_rs_mediated_pmu_leave(enum guestgate_pmu_side side);
 void guestgate_rs_mediated_pmu_stats(struct guestgate_mediated_pmu_stats *stats);
+/* A mediated user exists. */
+bool guestgate_rs_mediated_pmu_held(void);
+
+/*
+ * guestgate_pmu_load_guest_context() without its WARNs, for the typestate
+ * of guest_entry.rs: 0, -EBUSY if this CPU has a guest PMU context loaded,
+ * -EPERM without a mediated user. Interrupts disabled.
+ */
+int guestgate_pmu_try_load_guest_context(void);
 
 /* debugfs guestgate/mediated_pmu (device_shim.c's table) */
 int guestgate_mediated_pmu_show(struct seq_file *m, void *unused);

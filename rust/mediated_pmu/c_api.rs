@@ -38,6 +38,12 @@ extern "C" fn guestgate_rs_mediated_pmu_leave(which: bindings::guestgate_pmu_sid
     }
 }
 
+/// Whether a mediated user exists, for the guest PMU context's checks.
+#[no_mangle]
+extern "C" fn guestgate_rs_mediated_pmu_held() -> bool {
+    OWNERS.load(Relaxed) < 0
+}
+
 /// Reads the counters, for debugfs.
 ///
 /// # Safety
@@ -71,6 +77,7 @@ bindings::c_prototype!(
 bindings::c_prototype!(
     guestgate_rs_mediated_pmu_leave: unsafe extern "C" fn(bindings::guestgate_pmu_side) -> c_int
 );
+bindings::c_prototype!(guestgate_rs_mediated_pmu_held: unsafe extern "C" fn() -> bool);
 bindings::c_prototype!(
     guestgate_rs_mediated_pmu_stats: unsafe extern "C" fn(*mut bindings::guestgate_mediated_pmu_stats)
 );

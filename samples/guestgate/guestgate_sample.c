@@ -17,7 +17,10 @@
  * hypervisor writes in noinstr code around VMRUN). With
  * GUESTGATE_SAMPLE_VCPU_RUNSTATE it also writes a runstate area of the
  * caller's memory after every guest exit, through a guestgate pfn cache, as
- * KVM writes a guest's steal time (toy_runstate_write()).
+ * KVM writes a guest's steal time (toy_runstate_write()). With
+ * GUESTGATE_SAMPLE_VCPU_MEDIATED_PMU it is a mediated vPMU: a mediated user
+ * for the run, which loads the guest PMU context at each guest entry and
+ * puts it back at exit, before interrupts are enabled.
  */
 #include <linux/cpumask.h>
 #include <linux/fs.h>
@@ -299,19 +302,27 @@ static long toy_ioctl_vcpu_run(void __user *argp)
 	struct guestgate_gpc_stats st;
 	struct guestgate_gpc *gpc = NULL;
 	u64 cycles, end, runstate;
+	bool pmu;
 	long ret = 0;
 
 	if (copy_from_user(&run, argp, sizeof(run)))
 		return -EFAULT;
 	if (run.ms < 1 || run.ms > GUESTGATE_SAMPLE_MAX_RUN_MS || run.guest_us < 1 ||
 	    run.guest_us > GUESTGATE_SAMPLE_MAX_GUEST_US ||
-	    (run.flags & ~GUESTGATE_SAMPLE_VCPU_RUNSTATE))
+	    (run.flags & ~(GUESTGATE_SAMPLE_VCPU_RUNSTATE |
+			   GUESTGATE_SAMPLE_VCPU_MEDIATED_PMU)))
 		return -EINVAL;
+	pmu = run.flags & GUESTGATE_SAMPLE_VCPU_MEDIATED_PMU;
+	if (pmu) {
+		ret = guestgate_mediated_pmu_create();
+		if (ret)
+			return ret;
+	}
 	runstate = run.runstate;
 	if (run.flags & GUESTGATE_SAMPLE_VCPU_RUNSTATE) {
 		ret = guestgate_gpc_init(&gpc, GUESTGATE_GPC_WRITABLE);
 		if (ret)
-			return ret;
+			goto out;
 		ret = guestgate_gpc_activate_hva(gpc, runstate,
 						 sizeof(struct guestgate_sample_runstate));
 		if (ret)
@@ -328,11 +339,16 @@ static long toy_ioctl_vcpu_run(void __user *argp)
 		preempt_disable();
 		local_irq_disable();
 		run.cpu = smp_processor_id();
+		if (pmu)
+			guestgate_pmu_load_guest_context();
 		guestgate_timing_enter_irqoff();
 		if (!run.entries)
 			run.t_first_in = ktime_get_ns();
 		run.guest_cycles += toy_vcpu_enter_exit(cycles);
 		run.t_last_out = ktime_get_ns();
+		/* The guest's counters would be saved and zeroed here. */
+		if (pmu)
+			guestgate_pmu_put_guest_context();
 		toy_lockdep_check(&run);
 		/* The guest's interrupts are taken here, as guest time. */
 		local_irq_enable();
@@ -362,6 +378,8 @@ static long toy_ioctl_vcpu_run(void __user *argp)
 		ret = -EFAULT;
 out:
 	guestgate_gpc_destroy(gpc);
+	if (pmu)
+		guestgate_mediated_pmu_release();
 	return ret;
 }
 

@@ -67,8 +67,13 @@ struct guestgate_sample_bench {
 /* Limits of GUESTGATE_SAMPLE_IOCTL_VCPU_RUN. */
 #define GUESTGATE_SAMPLE_MAX_GUEST_US	2000000
 
-/* Flags of struct guestgate_sample_vcpu_run: keep @runstate up to date. */
-#define GUESTGATE_SAMPLE_VCPU_RUNSTATE	0x1
+/*
+ * Flags of struct guestgate_sample_vcpu_run: keep @runstate up to date;
+ * give the guest the PMU (a mediated vPMU: the vCPU is a mediated user for
+ * the run, and loads the guest PMU context for each guest entry).
+ */
+#define GUESTGATE_SAMPLE_VCPU_RUNSTATE		0x1
+#define GUESTGATE_SAMPLE_VCPU_MEDIATED_PMU	0x2
 
 /**
  * struct guestgate_sample_runstate - what the vCPU loop keeps in user memory
@@ -90,7 +95,7 @@ struct guestgate_sample_runstate {
  *      milliseconds
  * @guest_us: in: how long each guest entry lasts (the guest spins with
  *            interrupts disabled), 1 to GUESTGATE_SAMPLE_MAX_GUEST_US
- * @flags: in: zero or GUESTGATE_SAMPLE_VCPU_RUNSTATE
+ * @flags: in: GUESTGATE_SAMPLE_VCPU_* or zero
  * @cpu: out: the CPU the loop ran on (the caller's: pin the task first)
  * @entries: out: guest entries
  * @guest_cycles: out: TSC cycles spent in the guest
@@ -110,6 +115,10 @@ struct guestgate_sample_runstate {
  * guest; state exit; interrupts on, so that the interrupts that came in the
  * guest are taken while guest timing counts; interrupts off; guest timing
  * exit; interrupts on. It runs in the calling task (whose guest time grows).
+ * With GUESTGATE_SAMPLE_VCPU_MEDIATED_PMU, the guest PMU context is loaded
+ * after interrupts are disabled, before guest timing enter, and put before
+ * interrupts are enabled, as Linux 7.0's KVM does; EBUSY while a host
+ * event counts the guest.
  */
 struct guestgate_sample_vcpu_run {
 	__u32 ms;

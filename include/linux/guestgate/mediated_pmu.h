@@ -8,6 +8,8 @@
 #ifndef _LINUX_GUESTGATE_MEDIATED_PMU_H
 #define _LINUX_GUESTGATE_MEDIATED_PMU_H
 
+#include <linux/types.h>
+
 struct perf_event;
 
 /*
@@ -24,6 +26,12 @@ struct perf_event;
  * event_init and guestgate_pmu_unaccount_event() from the event's destroy.
  * The rules hold across every PMU of the deal, not per PMU, as in Linux
  * 7.0's perf core (perf_create_mediated_pmu()).
+ *
+ * While a guest runs, the hardware is the guest's: the hypervisor loads the
+ * guest PMU context at guest entry, after interrupts are disabled, and puts
+ * it back before it enables them again. While it is loaded on a CPU, the
+ * host events of every registered struct guestgate_pmu on that CPU (which
+ * all exclude the guest, by the deal) are stopped with their counts frozen.
  */
 
 /**
@@ -78,5 +86,112 @@ int guestgate_pmu_account_event(struct perf_event *event);
  * Context: Any context that may write an atomic; does not sleep.
  */
 void guestgate_pmu_unaccount_event(struct perf_event *event);
+
+/**
+ * struct guestgate_pmu - A PMU whose host events step aside for the guest.
+ * @load_guest: Called on the loading CPU by
+ *              guestgate_pmu_load_guest_context(), interrupts disabled:
+ *              stop this CPU's events of the PMU with their counts frozen,
+ *              and keep any event that perf adds or starts on this CPU
+ *              stopped, until @put_guest. Required.
+ * @put_guest: Called on the same CPU by guestgate_pmu_put_guest_context(),
+ *             interrupts disabled, after the hypervisor saved and zeroed
+ *             the guest's counters: resume the events. It may be called on
+ *             a CPU where @load_guest was not (the PMU was registered while
+ *             a guest context was loaded there): it must then do nothing.
+ *             Required.
+ * @node: guestgate's; zero-initialise.
+ *
+ * The hooks must not sleep, take sleeping locks or fault.
+ */
+struct guestgate_pmu {
+	void (*load_guest)(struct guestgate_pmu *gpmu);
+	void (*put_guest)(struct guestgate_pmu *gpmu);
+	struct list_head node;
+};
+
+/**
+ * guestgate_pmu_register() - Have a PMU's host events step aside for guests.
+ * @gpmu: The PMU's hooks; valid until guestgate_pmu_unregister() returns.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0 on success; -EINVAL if @gpmu or one of its hooks is NULL;
+ * -EBUSY if @gpmu is registered.
+ */
+int guestgate_pmu_register(struct guestgate_pmu *gpmu);
+
+/**
+ * guestgate_pmu_unregister() - Undo guestgate_pmu_register().
+ * @gpmu: A registered PMU.
+ *
+ * Waits for every load and put under way: once it returns, no CPU runs or
+ * will run a hook of @gpmu.
+ *
+ * Context: Process context; sleeps.
+ * Return: 0 on success; -ENOENT if @gpmu is not registered.
+ */
+int guestgate_pmu_unregister(struct guestgate_pmu *gpmu);
+
+/**
+ * guestgate_pmu_load_guest_context() - Give this CPU's PMUs to the guest.
+ *
+ * Calls @load_guest of every registered PMU on this CPU. The hypervisor
+ * then loads the guest's counters and enters the guest; PMIs taken from
+ * here to guestgate_pmu_put_guest_context() are the guest's
+ * (guestgate_pmu_guest_context_loaded()). Linux 7.0's
+ * perf_load_guest_context().
+ *
+ * Misuse WARNs once and changes nothing: interrupts enabled, a context
+ * loaded on this CPU already, or no mediated user.
+ *
+ * Context: Interrupts disabled, at guest entry, before guest timing is
+ * entered; held by a mediated user (guestgate_mediated_pmu_create()).
+ */
+void guestgate_pmu_load_guest_context(void);
+
+/**
+ * guestgate_pmu_put_guest_context() - Give this CPU's PMUs back to the host.
+ *
+ * The hypervisor has saved the guest's counters and written 0 to every
+ * counter and event selector the guest used. Calls @put_guest of every
+ * registered PMU on this CPU. Linux 7.0's perf_put_guest_context().
+ *
+ * Misuse WARNs once and changes nothing: interrupts enabled, or no context
+ * loaded on this CPU.
+ *
+ * Context: Interrupts disabled since guestgate_pmu_load_guest_context(), at
+ * guest exit, before they are enabled again.
+ */
+void guestgate_pmu_put_guest_context(void);
+
+/**
+ * guestgate_pmu_guest_context_loaded() - Is the guest's PMU context loaded?
+ *
+ * For a PMU's callbacks and its interrupt handler: true from
+ * guestgate_pmu_load_guest_context() to guestgate_pmu_put_guest_context()
+ * on this CPU. A PMI taken meanwhile is the guest's.
+ *
+ * Context: Preemption disabled (any context, NMI included).
+ * Return: true while this CPU has the guest's PMU context loaded.
+ */
+bool guestgate_pmu_guest_context_loaded(void);
+
+/**
+ * guestgate_pmu_handle_pmi() - Hand a PMI to the guest if it is the guest's.
+ *
+ * For a PMU's interrupt handler, before anything else: while the guest PMU
+ * context is loaded on this CPU, the interrupt is the guest's, whether or
+ * not the guest runs at this instant; it goes to handle_mediated_pmi of the
+ * registered perf guest-info callbacks (guestgate_guest_handle_mediated_pmi())
+ * and must not be handled as the host's. Linux 7.0 routes it the same way,
+ * by the context, not by the callbacks' state(): it points the PMI at a
+ * vector of its own while the context is loaded.
+ *
+ * Context: The PMU's interrupt handler (NMI or hardirq), on the CPU that
+ * took it.
+ * Return: true if the PMI was the guest's and was handed over; false if it
+ * is the host's.
+ */
+bool guestgate_pmu_handle_pmi(void);
 
 #endif /* _LINUX_GUESTGATE_MEDIATED_PMU_H */

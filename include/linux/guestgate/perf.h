@@ -35,8 +35,10 @@
  *                        guest runs on this CPU; returns nonzero if the
  *                        guest's. Never called while @state answers 0.
  *                        Optional: NULL returns 0.
- * @handle_mediated_pmi: PMI of the mediated vPMU, taken while the guest owns
- *                       the PMU. Optional: NULL does nothing.
+ * @handle_mediated_pmi: PMI of the mediated vPMU, taken while the guest's
+ *                       PMU context is loaded on this CPU (see
+ *                       guestgate_pmu_handle_pmi()). Optional: NULL does
+ *                       nothing.
  *
  * Every hook runs in NMI, hardirq or task context with preemption disabled,
  * on the CPU it reports about: it must not sleep, take locks or fault.
@@ -146,9 +148,13 @@ static __always_inline unsigned int guestgate_guest_handle_intel_pt_intr(void)
 /**
  * guestgate_guest_handle_mediated_pmi() - Give a mediated-vPMU PMI to the guest.
  *
- * Context: NMI, after guestgate_guest_state() returned nonzero in the same
- * section. Does nothing if the registered set has no such hook or no set is
- * registered.
+ * Called by guestgate_pmu_handle_pmi() for a PMI taken while the guest PMU
+ * context is loaded on this CPU (<linux/guestgate/mediated_pmu.h>), whatever
+ * guestgate_guest_state() answers then: the guest need not be running at
+ * that instant, as in Linux 7.0, whose PMI vector for it is a hardirq.
+ *
+ * Context: NMI or hardirq, on the CPU that took the PMI. Does nothing if the
+ * registered set has no such hook or no set is registered.
  */
 static __always_inline void guestgate_guest_handle_mediated_pmi(void)
 {

@@ -142,16 +142,22 @@ guest_entry()
 		$1 == "cpu" { cpu = $2 }
 		$1 == "upstream" { up = $2 / 1000 }
 		$1 == "guestgate" { gg = $2 / 1000 }
-		$1 == "upstream_irq_reads" {
+		$1 == "upstream_irq_reads" { reads = $2 / 1000 }
+		$1 == "guestgate_pmu" {
 			r = gg / up
 			printf "  CPU %s: upstream %8.1f  guestgate %8.1f  ratio %.3f (<= 1.05 %s)",
 				cpu, up, gg, r, r <= 1.05 ? "ok" : "MISSED"
-			printf "  upstream + 4 IRQ flag reads %8.1f (%.3f)\n", $2 / 1000, $2 / 1000 / up
+			printf "  upstream + 4 IRQ flag reads %8.1f (%.3f)\n", reads, reads / up
+			printf "         guestgate + guest PMU context load and put (one PMU registered) %8.1f (%.3f of guestgate)\n",
+				$2 / 1000, $2 / 1000 / gg
 		}' "$R/bench_guest_entry.txt"
 	echo "The round trip functions of the test module (both inline their helpers;"
 	echo "the kernel functions both call, lockdep, vtime, context tracking, not counted):"
 	count "$st" gg_bench_round_trip_upstream
 	count "$st" gg_bench_round_trip_guestgate
+	count "$GG_TOP/guestgate.ko" guestgate_pmu_load_guest_context
+	count "$GG_TOP/guestgate.ko" guestgate_pmu_try_load_guest_context
+	count "$GG_TOP/guestgate.ko" guestgate_pmu_put_guest_context
 	echo "  fall-through path: upstream $(hot_insns "$st" gg_bench_round_trip_upstream) insns," \
 		"guestgate $(hot_insns "$st" gg_bench_round_trip_guestgate) insns"
 }

@@ -14,7 +14,8 @@
  * entry files (guest_entry, sync_rcu, guest_entry_bench) are described in
  * guest_entry_stress.c, the pfn cache files (pfn_cache, pfn_cache_bench) in
  * pfn_cache_stress.c. The PMU "guestgate_test" and its file mediated_pmu,
- * for the mediated PMU deal, are described in mediated_pmu_device.c.
+ * for the mediated PMU deal, are described in mediated_pmu_device.c, the
+ * context switch's file (mediated_pmu_switch) in mediated_pmu_stress.c.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -178,6 +179,7 @@ static int __init gg_stress_init(void)
 	ret = gg_test_mediated_pmu_register(gg_stress_dir);
 	if (ret)
 		goto err_debugfs;
+	gg_stress_mediated_pmu_init(gg_stress_dir);
 	/* The device last: nothing after it can fail. */
 	ret = gg_test_pfn_device_register();
 	if (ret)

@@ -90,6 +90,17 @@ int gg_stress_perf_run(enum gg_stress_mode mode, unsigned int switches,
 int gg_test_best_of(s64 (*batch)(void *arg, unsigned int kind), void *arg,
 		    unsigned int nr_kinds, unsigned int runs, u64 *best);
 
+/**
+ * gg_test_guest_window() - the toy vCPU's guest window (noinstr)
+ * @cycles: TSC cycles the toy guest spins
+ *
+ * guestgate_state_enter_irqoff(), the toy guest, guestgate_state_exit_irqoff().
+ * Interrupts disabled, guest timing entered.
+ *
+ * Return: the TSC cycles spent in the guest.
+ */
+u64 gg_test_guest_window(u64 cycles);
+
 struct dentry;
 
 /* guest_entry_stress.c: creates its debugfs files in @dir. */
@@ -104,6 +115,44 @@ void gg_stress_pfn_cache_init(struct dentry *dir);
  */
 int gg_test_mediated_pmu_register(struct dentry *dir);
 void gg_test_mediated_pmu_unregister(void);
+
+/* The test PMU's modelled counters per CPU; more events are multiplexed. */
+#define GG_TEST_PMU_SLOTS	2
+
+/* The test PMU's perf type. */
+int gg_test_pmu_type(void);
+/* PMU callbacks run while a guest PMU context was loaded, all CPUs. */
+u64 gg_test_pmu_calls_loaded(void);
+/*
+ * Registers the test PMU with guestgate's guest PMU context (as at load),
+ * or unregisters it: then its host events keep counting while loaded.
+ */
+int gg_test_pmu_set_registered(bool on);
+
+/**
+ * struct gg_test_pmu_pmis - the test PMU's modelled PMIs
+ * @host: handled as the host's
+ * @guest: handed to the guest (guestgate_pmu_handle_pmi() returned true)
+ * @lost: raised and never handled
+ */
+struct gg_test_pmu_pmis {
+	u64 host;
+	u64 guest;
+	u64 lost;
+};
+
+/*
+ * Raises a modelled PMI of the test PMU on this CPU (an NMI to itself) and
+ * waits for its handler; false if it never came. Preemption disabled.
+ */
+bool gg_test_pmu_raise_pmi(void);
+/* The PMIs handled so far, all CPUs. */
+void gg_test_pmu_pmis(struct gg_test_pmu_pmis *sum);
+/* Test only: route the PMIs by guestgate_guest_state(), not by the context. */
+void gg_test_pmu_set_pmi_by_state(bool on);
+
+/* mediated_pmu_stress.c: creates its debugfs file in @dir. */
+void gg_stress_mediated_pmu_init(struct dentry *dir);
 
 /* pfn_cache_device.c: /dev/guestgate_test, the pfn cache test device. */
 int gg_test_pfn_device_register(void);

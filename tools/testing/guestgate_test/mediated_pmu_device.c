@@ -8,12 +8,21 @@
  * event_init calls guestgate_pmu_account_event() once its own checks have
  * passed, and only then sets the event's destroy, which calls
  * guestgate_pmu_unaccount_event(). There is no hardware PMU under TCG, so
- * its one counter (config 0) is modelled: a count in memory that advances
- * with local_clock() (ns) while the event is started on a CPU. The rest is
- * perf's own: perf_event_open() and perf_event_create_kernel_counter(),
- * event_init, inheritance, add/del/start/stop/read on context switches,
- * and reads by IPI. It cannot sample (PERF_PMU_CAP_NO_INTERRUPT):
+ * its hardware is modelled: GG_TEST_PMU_SLOTS counters per CPU (perf
+ * multiplexes more events), each a count in memory that advances with
+ * local_clock() (ns) while its event is started; its one event kind is
+ * config 0. The rest is perf's own: perf_event_open() and
+ * perf_event_create_kernel_counter(), event_init, inheritance,
+ * add/del/start/stop/read on context switches, multiplexing by perf's
+ * hrtimer, and reads by IPI. It cannot sample (PERF_PMU_CAP_NO_INTERRUPT):
  * perf_event_overflow() is not exported to modules.
+ *
+ * It is registered with guestgate's guest PMU context (struct
+ * guestgate_pmu): while the context is loaded on a CPU, that CPU's counts
+ * stand still, and every PMU callback that runs there is counted (the
+ * switch point's measure). Its PMI is modelled too, by an NMI the toy vCPU
+ * sends itself (gg_test_pmu_raise_pmi()); its handler asks
+ * guestgate_pmu_handle_pmi() first, as a real PMU's would.
  *
  * debugfs guestgate_test/mediated_pmu stands in for a hypervisor and an
  * in-kernel perf user: each open file may hold one mediated user and up to
@@ -44,22 +53,56 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-
+#include <asm/apic.h>
 #include <asm/local64.h>
+#include <asm/nmi.h>
 
 #include "guestgate_test.h"
 
 #define GG_MPMU_COUNTERS	4
 
+/*
+ * The modelled hardware of one CPU: GG_TEST_PMU_SLOTS counters, more
+ * events than that are multiplexed by perf; whether the guest has the
+ * hardware (host counters stopped); the PMU callbacks that ran while it
+ * had; a modelled PMI raised and not yet handled, and the PMIs handled as
+ * the host's and as the guest's.
+ */
+struct gg_test_pmu_cpu {
+	struct perf_event *slots[GG_TEST_PMU_SLOTS];
+	bool guest;
+	u64 calls_loaded;
+	bool pmi_pending;
+	struct gg_test_pmu_pmis pmis;
+};
+
+/* Test only: route PMIs by the guest callbacks' state(), the bug. */
+static bool gg_test_pmu_pmi_by_state;
+
+static DEFINE_PER_CPU(struct gg_test_pmu_cpu, gg_test_pmu_cpu);
 static struct pmu gg_test_pmu;
 
-/* Adds what the modelled counter advanced since it was last read. */
+/*
+ * Every PMU callback runs on the event's CPU with interrupts disabled;
+ * count those that run while the guest's PMU context is loaded there.
+ */
+static void gg_test_pmu_note_call(void)
+{
+	if (guestgate_pmu_guest_context_loaded())
+		this_cpu_inc(gg_test_pmu_cpu.calls_loaded);
+}
+
+/*
+ * Adds what the modelled counter advanced since it was last read, unless
+ * the guest has the hardware: then the host's count stays frozen.
+ */
 static void gg_test_pmu_update(struct perf_event *event)
 {
 	u64 now = local_clock();
 	u64 prev = local64_xchg(&event->hw.prev_count, now);
 
-	local64_add(now - prev, &event->count);
+	if (!this_cpu_read(gg_test_pmu_cpu.guest))
+		local64_add(now - prev, &event->count);
 }
 
 static void gg_test_pmu_destroy(struct perf_event *event)
@@ -85,12 +128,14 @@ static int gg_test_pmu_event_init(struct perf_event *event)
 
 static void gg_test_pmu_start(struct perf_event *event, int flags)
 {
+	gg_test_pmu_note_call();
 	local64_set(&event->hw.prev_count, local_clock());
 	event->hw.state = 0;
 }
 
 static void gg_test_pmu_stop(struct perf_event *event, int flags)
 {
+	gg_test_pmu_note_call();
 	if (event->hw.state & PERF_HES_STOPPED)
 		return;
 	gg_test_pmu_update(event);
@@ -99,6 +144,17 @@ static void gg_test_pmu_stop(struct perf_event *event, int flags)
 
 static int gg_test_pmu_add(struct perf_event *event, int flags)
 {
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	int i;
+
+	gg_test_pmu_note_call();
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
+		if (!pc->slots[i])
+			break;
+	if (i == GG_TEST_PMU_SLOTS)
+		return -EAGAIN;
+	pc->slots[i] = event;
+	event->hw.idx = i;
 	event->hw.state = PERF_HES_STOPPED | PERF_HES_UPTODATE;
 	if (flags & PERF_EF_START)
 		gg_test_pmu_start(event, PERF_EF_RELOAD);
@@ -108,10 +164,12 @@ static int gg_test_pmu_add(struct perf_event *event, int flags)
 static void gg_test_pmu_del(struct perf_event *event, int flags)
 {
 	gg_test_pmu_stop(event, PERF_EF_UPDATE);
+	this_cpu_ptr(&gg_test_pmu_cpu)->slots[event->hw.idx] = NULL;
 }
 
 static void gg_test_pmu_read(struct perf_event *event)
 {
+	gg_test_pmu_note_call();
 	if (!(event->hw.state & PERF_HES_STOPPED))
 		gg_test_pmu_update(event);
 }
@@ -127,6 +185,119 @@ static struct pmu gg_test_pmu = {
 	.stop = gg_test_pmu_stop,
 	.read = gg_test_pmu_read,
 };
+
+/* Brings each running host count up to now, then freezes them all. */
+static void gg_test_pmu_load_guest(struct guestgate_pmu *gpmu)
+{
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	int i;
+
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
+		if (pc->slots[i] && !(pc->slots[i]->hw.state & PERF_HES_STOPPED))
+			gg_test_pmu_update(pc->slots[i]);
+	pc->guest = true;
+}
+
+/* Drops the time the guest had from each running host count. */
+static void gg_test_pmu_put_guest(struct guestgate_pmu *gpmu)
+{
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	int i;
+
+	if (!pc->guest)
+		return;
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
+		if (pc->slots[i] && !(pc->slots[i]->hw.state & PERF_HES_STOPPED))
+			gg_test_pmu_update(pc->slots[i]);
+	pc->guest = false;
+}
+
+static struct guestgate_pmu gg_test_gpmu = {
+	.load_guest = gg_test_pmu_load_guest,
+	.put_guest = gg_test_pmu_put_guest,
+};
+
+/*
+ * The test PMU's interrupt handler. Its PMI is modelled by an NMI that the
+ * toy vCPU sends to its own CPU (gg_test_pmu_raise_pmi()); a real PMU's
+ * handler would read its overflow status instead of pmi_pending.
+ */
+static int gg_test_pmu_nmi(unsigned int cmd, struct pt_regs *regs)
+{
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	bool guest;
+
+	if (!READ_ONCE(pc->pmi_pending))
+		return NMI_DONE;
+	if (READ_ONCE(gg_test_pmu_pmi_by_state))
+		guest = guestgate_guest_state() != 0;
+	else
+		guest = guestgate_pmu_handle_pmi();
+	if (guest)
+		pc->pmis.guest++;
+	else
+		pc->pmis.host++;
+	WRITE_ONCE(pc->pmi_pending, false);
+	return NMI_HANDLED;
+}
+
+bool gg_test_pmu_raise_pmi(void)
+{
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	u64 start = local_clock();
+
+	WRITE_ONCE(pc->pmi_pending, true);
+	__apic_send_IPI_mask(cpumask_of(smp_processor_id()), NMI_VECTOR);
+	while (READ_ONCE(pc->pmi_pending)) {
+		if (local_clock() - start > 100 * NSEC_PER_MSEC) {
+			WRITE_ONCE(pc->pmi_pending, false);
+			pc->pmis.lost++;
+			return false;
+		}
+		cpu_relax();
+	}
+	return true;
+}
+
+void gg_test_pmu_pmis(struct gg_test_pmu_pmis *sum)
+{
+	int cpu;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct gg_test_pmu_pmis *p = &per_cpu_ptr(&gg_test_pmu_cpu, cpu)->pmis;
+
+		sum->host += READ_ONCE(p->host);
+		sum->guest += READ_ONCE(p->guest);
+		sum->lost += READ_ONCE(p->lost);
+	}
+}
+
+void gg_test_pmu_set_pmi_by_state(bool on)
+{
+	WRITE_ONCE(gg_test_pmu_pmi_by_state, on);
+}
+
+int gg_test_pmu_type(void)
+{
+	return gg_test_pmu.type;
+}
+
+u64 gg_test_pmu_calls_loaded(void)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(&gg_test_pmu_cpu, cpu)->calls_loaded);
+	return sum;
+}
+
+int gg_test_pmu_set_registered(bool on)
+{
+	return on ? guestgate_pmu_register(&gg_test_gpmu) :
+		    guestgate_pmu_unregister(&gg_test_gpmu);
+}
 
 /* What one open file of guestgate_test/mediated_pmu holds, under @lock. */
 struct gg_mpmu_file {
@@ -275,15 +446,30 @@ static const struct file_operations gg_mpmu_fops = {
 
 int gg_test_mediated_pmu_register(struct dentry *dir)
 {
-	int ret = perf_pmu_register(&gg_test_pmu, "guestgate_test", -1);
+	int ret = register_nmi_handler(NMI_LOCAL, gg_test_pmu_nmi, 0, "gg_test_pmu");
 
 	if (ret)
 		return ret;
+	ret = guestgate_pmu_register(&gg_test_gpmu);
+	if (ret)
+		goto err_nmi;
+	ret = perf_pmu_register(&gg_test_pmu, "guestgate_test", -1);
+	if (ret)
+		goto err_gpmu;
 	debugfs_create_file("mediated_pmu", 0600, dir, NULL, &gg_mpmu_fops);
 	return 0;
+
+err_gpmu:
+	guestgate_pmu_unregister(&gg_test_gpmu);
+err_nmi:
+	unregister_nmi_handler(NMI_LOCAL, "gg_test_pmu");
+	return ret;
 }
 
+/* Every event is gone: each held this module. */
 void gg_test_mediated_pmu_unregister(void)
 {
 	perf_pmu_unregister(&gg_test_pmu);
+	guestgate_pmu_unregister(&gg_test_gpmu);
+	unregister_nmi_handler(NMI_LOCAL, "gg_test_pmu");
 }

@@ -171,6 +171,21 @@ static void guestgate_entry_rust_typestate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestgate_entry_warned(), warned);
 }
 
+static void gg_entry_rust_pmu_on(struct kunit *test, unsigned int cpu,
+				 const void *unused)
+{
+	guestgate_kunit_guest_entry_guest_pmu(test);
+}
+
+/* The Rust typestate with the guest's PMU loaded, on every CPU. */
+static void guestgate_entry_rust_guest_pmu(struct kunit *test)
+{
+	unsigned long warned = guestgate_entry_warned();
+
+	gg_entry_on_cpus(test, GG_CPUS_ALL, gg_entry_rust_pmu_on, NULL);
+	KUNIT_EXPECT_EQ(test, guestgate_entry_warned(), warned);
+}
+
 /* The Rust typestate refuses guest timing to a task without an mm. */
 static void guestgate_entry_rust_no_mm(struct kunit *test)
 {
@@ -186,6 +201,7 @@ static struct kunit_case guestgate_guest_entry_cases[] = {
 	KUNIT_CASE(guestgate_entry_runs_per_timing),
 	KUNIT_CASE(guestgate_entry_nohz_full_eqs),
 	KUNIT_CASE(guestgate_entry_rust_typestate),
+	KUNIT_CASE(guestgate_entry_rust_guest_pmu),
 	KUNIT_CASE(guestgate_entry_rust_no_mm),
 	{}
 };

@@ -49,3 +49,31 @@ extern "C" fn guestgate_cf_control(exits: u32) -> u64 {
     drop(timing.exit_guest_timing());
     cycles
 }
+
+/// The same with the guest's PMU, as Linux 7.0's KVM switches it: loaded
+/// with guest timing, kept on the fast path, put before the interrupts.
+#[no_mangle]
+extern "C" fn guestgate_cf_control_guest_pmu() -> u64 {
+    let Ok(user) = MediatedPmu::create() else {
+        return 0;
+    };
+    let guest = SpinGuest::from_us(1);
+    let timing = match IrqsOff::disable().enter_guest_timing_with_pmu(&user) {
+        Ok(timing) => timing,
+        Err(irqs) => {
+            drop(irqs);
+            return 0;
+        }
+    };
+    let exited = timing.run_guest(guest).run_guest(guest);
+    let cycles = exited.guest_cycles();
+    let timing = exited.put_guest_pmu().take_interrupts();
+    drop(timing.exit_guest_timing());
+
+    // Put before the guest ran.
+    match IrqsOff::disable().enter_guest_timing_with_pmu(&user) {
+        Ok(timing) => drop(timing.put_guest_pmu().exit_guest_timing()),
+        Err(irqs) => drop(irqs),
+    }
+    cycles
+}

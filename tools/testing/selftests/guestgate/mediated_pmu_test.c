@@ -22,18 +22,23 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "debugfs_counter.h"
+#include "guestgate_sample.h"
+#include "pin_cpu.h"
 
 #include "kselftest_harness.h"
 
 #define DEAL_FILE	"/sys/kernel/debug/guestgate/mediated_pmu"
 #define DEVICE_FILE	"/sys/kernel/debug/guestgate_test/mediated_pmu"
 #define PMU_TYPE_FILE	"/sys/bus/event_source/devices/guestgate_test/type"
+#define MUX_FILE	"/sys/bus/event_source/devices/guestgate_test/perf_event_mux_interval_ms"
+#define SWITCH_FILE	"/sys/kernel/debug/guestgate_test/mediated_pmu_switch"
 
 /* Opens an event of the test PMU; the fd, or -1 with errno set. */
 static int pmu_open(int type, bool counts_guest, pid_t pid, int cpu,
@@ -246,6 +251,221 @@ TEST_F(deal, counter_counts)
 	ASSERT_EQ(sizeof(count), read(fd, &count, sizeof(count)));
 	EXPECT_LT(1000000, count) TH_LOG("counted %llu ns in 20 ms of spinning",
 					 (unsigned long long)count);
+	close(fd);
+}
+
+/*
+ * The guest PMU context, switched by guestgate_test.ko's toy vCPU on this
+ * task's CPU while CPU-wide host events of the test PMU run there, perf
+ * multiplexing them every millisecond when there are more than its two
+ * counters.
+ */
+FIXTURE(context) {
+	char mux[16];
+	int toy;
+	long long misuses;
+};
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+static long long last_run(const char *name)
+{
+	return debugfs_counter(SWITCH_FILE, name);
+}
+
+FIXTURE_SETUP(context)
+{
+	ssize_t n;
+	int fd;
+
+	/* The toy vCPU registers perf callbacks of its own for the run. */
+	self->toy = open(GUESTGATE_SAMPLE_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (self->toy >= 0)
+		ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_UNREGISTER);
+	ASSERT_EQ(0, pin_cpu(0));
+	fd = open(MUX_FILE, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd) TH_LOG("is guestgate_test.ko loaded?");
+	n = read(fd, self->mux, sizeof(self->mux) - 1);
+	close(fd);
+	ASSERT_LT(0, n);
+	self->mux[n] = '\0';
+	ASSERT_EQ(0, write_file(MUX_FILE, "1"));
+	self->misuses = deal("context_misuses");
+}
+
+FIXTURE_TEARDOWN(context)
+{
+	if (self->toy >= 0) {
+		ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_REGISTER);
+		close(self->toy);
+	}
+	EXPECT_EQ(0, write_file(MUX_FILE, self->mux));
+	EXPECT_EQ(0, deal("mediated_users"));
+	EXPECT_EQ(0, deal("guest_counting_events"));
+	EXPECT_EQ(0, deal("cpus_loaded"));
+	EXPECT_EQ(self->misuses, deal("context_misuses"));
+}
+
+static void log_run(struct __test_metadata *_metadata)
+{
+	TH_LOG("%lld runs, %lld loads, loaded %lld of %lld ns",
+	       last_run("runs"), last_run("loads"), last_run("loaded_ns"),
+	       last_run("wall_ns"));
+	TH_LOG("counted %lld of %lld ns running, %lld PMU calls while loaded",
+	       last_run("counted_ns"), last_run("running_ns"),
+	       last_run("calls_loaded"));
+	TH_LOG("PMIs raised %lld loaded, %lld put",
+	       last_run("pmis_raised_loaded"), last_run("pmis_raised_put"));
+	TH_LOG("PMIs handled %lld as the guest's (%lld by the hook), %lld as the host's, %lld lost",
+	       last_run("pmis_guest"), last_run("pmis_hook"),
+	       last_run("pmis_host"), last_run("pmis_lost"));
+}
+
+/*
+ * Loaded after interrupts are disabled at guest entry, put before they are
+ * enabled: neither the tick, nor the multiplexing hrtimer, nor an IPI can
+ * reach the PMU while the guest has it.
+ */
+TEST_F(context, switch_at_entry_exit)
+{
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 2000 200 3"));
+	log_run(_metadata);
+	EXPECT_LT(100, last_run("loads"));
+	EXPECT_EQ(0, last_run("calls_loaded"));
+}
+
+/*
+ * A PMI taken while the context is loaded is the guest's: it reaches
+ * handle_mediated_pmi, never the host's handler; one taken after the put is
+ * the host's.
+ */
+TEST_F(context, pmi_routed_by_context)
+{
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 2000 200 1"));
+	log_run(_metadata);
+	EXPECT_LT(10, last_run("pmis_raised_loaded"));
+	EXPECT_EQ(0, last_run("pmis_lost"));
+	EXPECT_EQ(last_run("pmis_raised_loaded"), last_run("pmis_guest"));
+	EXPECT_EQ(last_run("pmis_raised_loaded"), last_run("pmis_hook"));
+	EXPECT_EQ(last_run("pmis_raised_put"), last_run("pmis_host"));
+}
+
+/*
+ * The check above can fail: routed by state(), which says no guest runs
+ * between guest runs, the guest's PMIs go to the host's handler.
+ */
+TEST_F(context, pmi_routed_by_state_misroutes)
+{
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "pmi_by_state 2000 200 1"));
+	log_run(_metadata);
+	EXPECT_LT(10, last_run("pmis_raised_loaded"));
+	EXPECT_EQ(0, last_run("pmis_guest"));
+	EXPECT_EQ(0, last_run("pmis_hook"));
+	EXPECT_EQ(last_run("pmis_raised_loaded") + last_run("pmis_raised_put"),
+		  last_run("pmis_host"));
+}
+
+/*
+ * Loaded at vCPU load and put at vCPU put, interrupts enabled in between:
+ * perf touches the PMU while the guest's state is in it.
+ */
+TEST_F(context, switch_at_vcpu_load_put)
+{
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "vcpu_load_put 2000 200 3"));
+	log_run(_metadata);
+	EXPECT_LT(0, last_run("calls_loaded"));
+}
+
+/* A host event's count does not advance while the guest has the PMU. */
+TEST_F(context, host_count_frozen)
+{
+	long long loaded, counted, running;
+
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 2000 200 1"));
+	log_run(_metadata);
+	loaded = last_run("loaded_ns");
+	counted = last_run("counted_ns");
+	running = last_run("running_ns");
+	/* Enough loaded time for the check to see a count that goes on. */
+	EXPECT_LT(running / 5, loaded);
+	EXPECT_LT(0, counted);
+	EXPECT_GE(running - loaded + running / 20, counted);
+}
+
+/*
+ * The check above can fail: with the test PMU out of the context switch,
+ * its host event counts the time the guest had the PMU too.
+ */
+TEST_F(context, unregistered_pmu_counts_through)
+{
+	long long loaded, counted, running;
+
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "unregistered 2000 200 1"));
+	log_run(_metadata);
+	loaded = last_run("loaded_ns");
+	counted = last_run("counted_ns");
+	running = last_run("running_ns");
+	EXPECT_LT(running / 5, loaded);
+	EXPECT_LT(running - loaded + running / 20, counted);
+}
+
+/* The toy vCPU is a mediated user: refused while an event counts the guest. */
+TEST_F(context, refused_while_guest_counted)
+{
+	int type, fd;
+	FILE *f = fopen(PMU_TYPE_FILE, "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%d", &type));
+	fclose(f);
+	fd = pmu_open(type, true, -1, 0, -1, false, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(EBUSY, write_file(SWITCH_FILE, "entry_exit 100 10 1"));
+	close(fd);
+	EXPECT_EQ(0, write_file(SWITCH_FILE, "entry_exit 100 10 1"));
+}
+
+/*
+ * The sample's toy vCPU as a mediated vPMU: one load and one put per guest
+ * entry, and refused while a host event counts the guest.
+ */
+TEST_F(context, sample_vcpu)
+{
+	struct guestgate_sample_vcpu_run run = {
+		.ms = 200,
+		.guest_us = 50,
+		.flags = GUESTGATE_SAMPLE_VCPU_MEDIATED_PMU,
+	};
+	long long loads = deal("loads"), puts = deal("puts");
+	int type, fd;
+	FILE *f;
+
+	ASSERT_LE(0, self->toy) TH_LOG("is guestgate_sample.ko loaded?");
+	ASSERT_EQ(0, ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_VCPU_RUN, &run))
+		TH_LOG("VCPU_RUN: %s", strerror(errno));
+	EXPECT_LT(0, run.entries);
+	EXPECT_EQ(loads + (long long)run.entries, deal("loads"));
+	EXPECT_EQ(puts + (long long)run.entries, deal("puts"));
+	EXPECT_EQ(0, run.lockdep_mismatches);
+
+	f = fopen(PMU_TYPE_FILE, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%d", &type));
+	fclose(f);
+	fd = pmu_open(type, true, 0, -1, -1, false, 0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_VCPU_RUN, &run));
+	EXPECT_EQ(EBUSY, errno);
 	close(fd);
 }
 
