@@ -105,6 +105,14 @@ impl ExitRule for ExitedRule {
     );
 }
 
+/// Who has this CPU's PMUs in a chain of states: [`HostPmu`] or
+/// [`GuestPmu`], and nothing else (the trait is sealed).
+pub(crate) trait PmuOwner: sealed::Sealed {}
+
+mod sealed {
+    pub(crate) trait Sealed {}
+}
+
 /// The host has this CPU's PMUs: no guest PMU context is loaded by the
 /// chain of states. The default of [`GuestTiming`] and [`GuestExited`].
 pub(crate) struct HostPmu;
@@ -112,6 +120,11 @@ pub(crate) struct HostPmu;
 /// The guest has this CPU's PMUs: the chain of states loaded the guest PMU
 /// context for the mediated user borrowed for `'a`.
 pub(crate) struct GuestPmu<'a>(PhantomData<&'a MediatedPmu>);
+
+impl sealed::Sealed for HostPmu {}
+impl PmuOwner for HostPmu {}
+impl sealed::Sealed for GuestPmu<'_> {}
+impl PmuOwner for GuestPmu<'_> {}
 
 /// Interrupts and preemption disabled on this CPU.
 ///
@@ -206,8 +219,9 @@ impl IrqsOff {
         if !self.may_enter_guest_timing() {
             return Err(self);
         }
-        // SAFETY: This value disabled interrupts (checked above), and a
-        // mediated user exists while `_user` is borrowed.
+        // SAFETY: This value disabled interrupts (checked above). A
+        // mediated user exists while `_user` is borrowed, unless a C caller
+        // released one it did not create; then the load is refused.
         if unsafe { bindings::guestgate_pmu_try_load_guest_context() } != 0 {
             return Err(self);
         }
@@ -238,7 +252,7 @@ impl IrqsOff {
     ///
     /// [`IrqsOff::may_enter_guest_timing`] returned true for `self`; with
     /// `P` = [`GuestPmu`], the guest PMU context was loaded since.
-    unsafe fn into_guest_timing<P>(self) -> GuestTiming<P> {
+    unsafe fn into_guest_timing<P: PmuOwner>(self) -> GuestTiming<P> {
         // SAFETY: By the safety requirements `self.flags` say interrupts
         // were enabled, so by the type invariant this value disabled them
         // and they still are; this CPU is not in guest timing (no interrupt
@@ -295,14 +309,14 @@ impl SpinGuest {
 /// [`GuestPmu`], the guest PMU context is loaded on this CPU by this chain
 /// of states; with [`HostPmu`], the chain loaded none.
 #[must_use = "guest timing must end with exit_guest_timing()"]
-pub(crate) struct GuestTiming<P = HostPmu> {
+pub(crate) struct GuestTiming<P: PmuOwner = HostPmu> {
     flags: c_ulong,
     _pmu: PhantomData<P>,
     _exit: MustExit<TimingRule>,
     _not_send: PhantomData<*mut ()>,
 }
 
-impl<P> GuestTiming<P> {
+impl<P: PmuOwner> GuestTiming<P> {
     /// The state of `flags`, whose invariant the caller established.
     fn new(flags: c_ulong) -> Self {
         Self {
@@ -363,7 +377,7 @@ impl GuestTiming<HostPmu> {
 ///
 /// As [`GuestTiming`]'s.
 #[must_use = "the guest's interrupts must be taken with take_interrupts()"]
-pub(crate) struct GuestExited<P = HostPmu> {
+pub(crate) struct GuestExited<P: PmuOwner = HostPmu> {
     flags: c_ulong,
     cycles: u64,
     _pmu: PhantomData<P>,
@@ -371,7 +385,7 @@ pub(crate) struct GuestExited<P = HostPmu> {
     _not_send: PhantomData<*mut ()>,
 }
 
-impl<P> GuestExited<P> {
+impl<P: PmuOwner> GuestExited<P> {
     fn run(flags: c_ulong, guest: SpinGuest) -> Self {
         // SAFETY: Guest timing is entered on this CPU and interrupts are
         // disabled (the invariant of the caller's state, moved into ours).

@@ -22,6 +22,7 @@
 #include <linux/perf_event.h>
 #include <linux/rculist.h>
 #include <linux/seq_file.h>
+#include <linux/smp.h>
 #include <linux/stddef.h>
 #include <kunit/visibility.h>
 
@@ -100,6 +101,14 @@ int guestgate_pmu_register(struct guestgate_pmu *gpmu)
 }
 EXPORT_SYMBOL_GPL(guestgate_pmu_register);
 
+/* IPI of guestgate_pmu_unregister(): between two loaded windows of this CPU. */
+static void guestgate_pmu_put_on_cpu(void *info)
+{
+	struct guestgate_pmu *gpmu = info;
+
+	gpmu->put_guest(gpmu);
+}
+
 int guestgate_pmu_unregister(struct guestgate_pmu *gpmu)
 {
 	struct guestgate_pmu *p;
@@ -112,8 +121,14 @@ int guestgate_pmu_unregister(struct guestgate_pmu *gpmu)
 			return -ENOENT;
 		list_del_rcu(&gpmu->node);
 	}
-	/* Loads and puts run with interrupts disabled: RCU readers. */
+	/* Each walk of the list is within one interrupts-off section. */
 	synchronize_rcu();
+	/*
+	 * A CPU that loaded with @gpmu in the list and put after it left ran
+	 * load_guest but not put_guest. Its loaded window has interrupts
+	 * disabled from load to put: the IPI comes after the put.
+	 */
+	on_each_cpu(guestgate_pmu_put_on_cpu, gpmu, 1);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(guestgate_pmu_unregister);
@@ -127,21 +142,30 @@ int guestgate_pmu_try_load_guest_context(void)
 		return -EBUSY;
 	if (!guestgate_rs_mediated_pmu_held())
 		return -EPERM;
-	/* A PMI from here on is the guest's. */
-	WRITE_ONCE(pc->loaded, true);
 	list_for_each_entry_rcu(gpmu, &guestgate_pmus, node)
 		gpmu->load_guest(gpmu);
+	/* The host's events are stopped: a PMI from here on is the guest's. */
+	WRITE_ONCE(pc->loaded, true);
 	pc->loads++;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(guestgate_pmu_try_load_guest_context);
 
 void guestgate_pmu_load_guest_context(void)
 {
+	int ret;
+
 	if (WARN_ONCE(!irqs_disabled(),
-		      "guestgate: guest PMU context loaded with interrupts enabled\n") ||
-	    WARN_ONCE(guestgate_pmu_try_load_guest_context(),
-		      "guestgate: guest PMU context loaded twice, or without a mediated user\n"))
-		this_cpu_inc(guestgate_pmu_cpu.misuses);
+		      "guestgate: guest PMU context loaded with interrupts enabled\n"))
+		goto misuse;
+	ret = guestgate_pmu_try_load_guest_context();
+	if (WARN_ONCE(ret == -EBUSY, "guestgate: guest PMU context loaded twice\n") ||
+	    WARN_ONCE(ret == -EPERM,
+		      "guestgate: guest PMU context loaded without a mediated user\n"))
+		goto misuse;
+	return;
+misuse:
+	this_cpu_inc(guestgate_pmu_cpu.misuses);
 }
 EXPORT_SYMBOL_GPL(guestgate_pmu_load_guest_context);
 
@@ -156,9 +180,10 @@ void guestgate_pmu_put_guest_context(void)
 	pc = this_cpu_ptr(&guestgate_pmu_cpu);
 	if (WARN_ONCE(!pc->loaded, "guestgate: guest PMU context put without a load\n"))
 		goto misuse;
+	/* The guest's counters are zeroed: a PMI from here on is the host's. */
+	WRITE_ONCE(pc->loaded, false);
 	list_for_each_entry_rcu(gpmu, &guestgate_pmus, node)
 		gpmu->put_guest(gpmu);
-	WRITE_ONCE(pc->loaded, false);
 	pc->puts++;
 	return;
 misuse:

@@ -108,7 +108,9 @@ impl MediatedPmu {
 
 impl Drop for MediatedPmu {
     fn drop(&mut self) {
-        // By the type invariant this user is counted, so `leave` cannot fail.
+        // By the type invariant this user is counted, so `leave` cannot
+        // fail, unless a C caller released a user it did not create: then
+        // the misuse is counted in `BAD_LEAVES`.
         let _ = leave(Side::MediatedUser);
     }
 }
@@ -132,7 +134,9 @@ impl GuestCountingEvent {
 
 impl Drop for GuestCountingEvent {
     fn drop(&mut self) {
-        // By the type invariant this event is counted, so `leave` cannot fail.
+        // By the type invariant this event is counted, so `leave` cannot
+        // fail, unless a C caller unaccounted an event it did not account:
+        // then the misuse is counted in `BAD_LEAVES`.
         let _ = leave(Side::GuestCountingEvent);
     }
 }

@@ -51,7 +51,7 @@ int guestgate_mediated_pmu_create(void);
  *
  * Undoes one successful guestgate_mediated_pmu_create(). A release without
  * a mediated user is a bug of the caller: it WARNs once and changes
- * nothing.
+ * nothing. (A release of another caller's user cannot be told apart.)
  *
  * Context: Any context that may write an atomic; does not sleep.
  */
@@ -65,9 +65,9 @@ void guestgate_mediated_pmu_release(void);
  * An event that counts the guest (!@event->attr.exclude_guest) is counted
  * against the mediated users; one that excludes the guest is not counted
  * and always accepted. If this succeeds, the PMU must call
- * guestgate_pmu_unaccount_event() from @event's destroy: set
- * @event->destroy only after this succeeded, since perf calls destroy for
- * every event whose event_init returned 0 and for no other.
+ * guestgate_pmu_unaccount_event() from @event's destroy. Set
+ * @event->destroy only after this succeeded: perf calls an event's destroy
+ * whenever it is set, also when event_init then fails.
  *
  * Context: The PMU's event_init (process context); does not sleep.
  * Return: 0 on success; -EOPNOTSUPP if @event counts the guest while a
@@ -96,11 +96,11 @@ void guestgate_pmu_unaccount_event(struct perf_event *event);
  *              stopped, until @put_guest. Required.
  * @put_guest: Called on the same CPU by guestgate_pmu_put_guest_context(),
  *             interrupts disabled, after the hypervisor saved and zeroed
- *             the guest's counters: resume the events. It may be called on
- *             a CPU where @load_guest was not (the PMU was registered while
- *             a guest context was loaded there): it must then do nothing.
- *             Required.
- * @node: guestgate's; zero-initialise.
+ *             the guest's counters: resume the events. Also called on a
+ *             CPU that loaded before the PMU was registered, and on every
+ *             CPU by guestgate_pmu_unregister(): it must do nothing where
+ *             @load_guest has not run since the last @put_guest. Required.
+ * @node: guestgate's.
  *
  * The hooks must not sleep, take sleeping locks or fault.
  */
@@ -116,7 +116,7 @@ struct guestgate_pmu {
  *
  * Context: Process context; sleeps.
  * Return: 0 on success; -EINVAL if @gpmu or one of its hooks is NULL;
- * -EBUSY if @gpmu is registered.
+ * -EBUSY if @gpmu is already registered.
  */
 int guestgate_pmu_register(struct guestgate_pmu *gpmu);
 
@@ -124,8 +124,12 @@ int guestgate_pmu_register(struct guestgate_pmu *gpmu);
  * guestgate_pmu_unregister() - Undo guestgate_pmu_register().
  * @gpmu: A registered PMU.
  *
- * Waits for every load and put under way: once it returns, no CPU runs or
- * will run a hook of @gpmu.
+ * Takes @gpmu out of the context switch, waits for the loads and puts that
+ * may still see it (an RCU grace period), then calls @put_guest on every
+ * CPU, from an IPI: an IPI is taken between two loaded windows, never in
+ * one, so each CPU whose context was loaded with @gpmu in it has put it
+ * by then, and @put_guest resumes what that put no longer did. Once it
+ * returns, no CPU runs or will run a hook of @gpmu.
  *
  * Context: Process context; sleeps.
  * Return: 0 on success; -ENOENT if @gpmu is not registered.
@@ -179,16 +183,18 @@ bool guestgate_pmu_guest_context_loaded(void);
 /**
  * guestgate_pmu_handle_pmi() - Hand a PMI to the guest if it is the guest's.
  *
- * For a PMU's interrupt handler, before anything else: while the guest PMU
+ * For a PMU's NMI handler, before anything else: while the guest PMU
  * context is loaded on this CPU, the interrupt is the guest's, whether or
  * not the guest runs at this instant; it goes to handle_mediated_pmi of the
  * registered perf guest-info callbacks (guestgate_guest_handle_mediated_pmi())
- * and must not be handled as the host's. Linux 7.0 routes it the same way,
- * by the context, not by the callbacks' state(): it points the PMI at a
- * vector of its own while the context is loaded.
+ * and must not be handled as the host's. The routing is by the context, not
+ * by the callbacks' state(), as in Linux 7.0, which points the PMI at a
+ * vector of its own while the context is loaded. It needs an NMI: the
+ * context is loaded with interrupts disabled, so a PMI that is a maskable
+ * interrupt is taken after the put and is the host's here, where 7.0 still
+ * tells it apart by its vector.
  *
- * Context: The PMU's interrupt handler (NMI or hardirq), on the CPU that
- * took it.
+ * Context: The PMU's NMI handler, on the CPU that took it.
  * Return: true if the PMI was the guest's and was handed over; false if it
  * is the host's.
  */

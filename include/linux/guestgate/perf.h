@@ -151,10 +151,11 @@ static __always_inline unsigned int guestgate_guest_handle_intel_pt_intr(void)
  * Called by guestgate_pmu_handle_pmi() for a PMI taken while the guest PMU
  * context is loaded on this CPU (<linux/guestgate/mediated_pmu.h>), whatever
  * guestgate_guest_state() answers then: the guest need not be running at
- * that instant, as in Linux 7.0, whose PMI vector for it is a hardirq.
+ * that instant.
  *
- * Context: NMI or hardirq, on the CPU that took the PMI. Does nothing if the
- * registered set has no such hook or no set is registered.
+ * Context: NMI, on the CPU that took the PMI (Linux 7.0 calls it from a
+ * hardirq vector of its own). Does nothing if the registered set has no
+ * such hook or no set is registered.
  */
 static __always_inline void guestgate_guest_handle_mediated_pmi(void)
 {

@@ -180,12 +180,22 @@ static int __init gg_stress_init(void)
 	if (ret)
 		goto err_debugfs;
 	gg_stress_mediated_pmu_init(gg_stress_dir);
-	/* The device last: nothing after it can fail. */
+	/*
+	 * The doors last: what comes through a door opened during an init
+	 * that then fails (an open file, a perf event) is left with the freed
+	 * module. The PMU after the device: its events would outlive
+	 * perf_pmu_unregister() itself.
+	 */
 	ret = gg_test_pfn_device_register();
 	if (ret)
 		goto err_pmu;
+	ret = gg_test_pmu_publish();
+	if (ret)
+		goto err_device;
 	return 0;
 
+err_device:
+	gg_test_pfn_device_unregister();
 err_pmu:
 	/* Before the PMU goes, no file may be open on its debugfs file. */
 	debugfs_remove_recursive(gg_stress_dir);
@@ -199,6 +209,7 @@ module_init(gg_stress_init);
 
 static void __exit gg_stress_exit(void)
 {
+	gg_test_pmu_withdraw();
 	gg_test_pfn_device_unregister();
 	debugfs_remove_recursive(gg_stress_dir);
 	gg_test_mediated_pmu_unregister();

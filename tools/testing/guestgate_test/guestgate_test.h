@@ -110,11 +110,14 @@ void gg_stress_guest_entry_init(struct dentry *dir);
 void gg_stress_pfn_cache_init(struct dentry *dir);
 
 /*
- * mediated_pmu_device.c: the PMU "guestgate_test" and its debugfs file
- * mediated_pmu in @dir.
+ * mediated_pmu_device.c: the test PMU's NMI handler, its place in
+ * guestgate's guest PMU context and its debugfs file mediated_pmu in @dir;
+ * then the PMU "guestgate_test" itself, for perf (publish, withdraw).
  */
 int gg_test_mediated_pmu_register(struct dentry *dir);
 void gg_test_mediated_pmu_unregister(void);
+int gg_test_pmu_publish(void);
+void gg_test_pmu_withdraw(void);
 
 /* The test PMU's modelled counters per CPU; more events are multiplexed. */
 #define GG_TEST_PMU_SLOTS	2

@@ -451,25 +451,27 @@ int gg_test_mediated_pmu_register(struct dentry *dir)
 	if (ret)
 		return ret;
 	ret = guestgate_pmu_register(&gg_test_gpmu);
-	if (ret)
-		goto err_nmi;
-	ret = perf_pmu_register(&gg_test_pmu, "guestgate_test", -1);
-	if (ret)
-		goto err_gpmu;
+	if (ret) {
+		unregister_nmi_handler(NMI_LOCAL, "gg_test_pmu");
+		return ret;
+	}
 	debugfs_create_file("mediated_pmu", 0600, dir, NULL, &gg_mpmu_fops);
 	return 0;
+}
 
-err_gpmu:
+void gg_test_mediated_pmu_unregister(void)
+{
 	guestgate_pmu_unregister(&gg_test_gpmu);
-err_nmi:
 	unregister_nmi_handler(NMI_LOCAL, "gg_test_pmu");
-	return ret;
+}
+
+int gg_test_pmu_publish(void)
+{
+	return perf_pmu_register(&gg_test_pmu, "guestgate_test", -1);
 }
 
 /* Every event is gone: each held this module. */
-void gg_test_mediated_pmu_unregister(void)
+void gg_test_pmu_withdraw(void)
 {
 	perf_pmu_unregister(&gg_test_pmu);
-	guestgate_pmu_unregister(&gg_test_gpmu);
-	unregister_nmi_handler(NMI_LOCAL, "gg_test_pmu");
 }

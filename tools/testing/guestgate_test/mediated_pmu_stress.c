@@ -11,8 +11,9 @@
  * each guest run spinning GUEST_US microseconds:
  *
  *   entry_exit     the switch of Linux 7.0's KVM: interrupts off, load the
- *                  guest PMU context, guest timing enter, the guest, put
- *                  the context, the interrupt window, guest timing exit.
+ *                  guest PMU context, guest timing enter, the guest twice
+ *                  (the fast path re-enters it), put the context, the
+ *                  interrupt window, guest timing exit.
  *   vcpu_load_put  the switch at vCPU load and put (the LoongArch
  *                  problem): the context is loaded once per batch of guest
  *                  runs, and the interrupt windows in between see it
@@ -26,9 +27,11 @@
  *                  bug the PMI check of the kselftest must see.
  *
  * Every GG_MPMU_PMI_EVERY loads, the toy raises a modelled PMI of the test
- * PMU (an NMI to its own CPU) right after the load, the guest's, and one
- * after the put, the host's. For the run the task registers a set of perf
- * guest-info callbacks whose handle_mediated_pmi counts its calls.
+ * PMU (an NMI to its own CPU) while the context is loaded, the guest's
+ * (between the two runs; in vcpu_load_put, after the load), and one after
+ * the put, the host's. For the run the task registers a set of perf
+ * guest-info callbacks whose state() says a guest runs while the toy's
+ * guest window runs, and whose handle_mediated_pmi counts its calls.
  *
  * Reading the file gives the last run's figures: the PMU callbacks that ran
  * while the context was loaded (calls_loaded), the time it was loaded
@@ -94,12 +97,16 @@ struct gg_mpmu_result {
 	u64 pmis_hook;
 };
 
-/* The run's perf guest-info callbacks: no guest, a counted PMI hook. */
+/*
+ * The run's perf guest-info callbacks: state() says a guest runs on a CPU
+ * while the toy's guest window runs there; a counted PMI hook.
+ */
+static DEFINE_PER_CPU(unsigned int, gg_mpmu_in_guest);
 static DEFINE_PER_CPU(u64, gg_mpmu_hook_calls);
 
 static unsigned int gg_mpmu_state(void)
 {
-	return 0;
+	return this_cpu_read(gg_mpmu_in_guest);
 }
 
 static unsigned long gg_mpmu_get_ip(void)
@@ -132,6 +139,14 @@ static DEFINE_MUTEX(gg_mpmu_lock);
 static struct gg_mpmu_result gg_mpmu_last;
 static int gg_mpmu_last_ret = -ENODATA;
 
+/* The guest window, with state() answering for it. Guest timing entered. */
+static void gg_mpmu_window(u64 cycles)
+{
+	this_cpu_write(gg_mpmu_in_guest, PERF_GUEST_ACTIVE);
+	gg_test_guest_window(cycles);
+	this_cpu_write(gg_mpmu_in_guest, 0);
+}
+
 /*
  * One guest run with the context loaded at vCPU load: guest timing, the
  * guest, its interrupts taken within timing, then interrupts enabled as a
@@ -140,7 +155,7 @@ static int gg_mpmu_last_ret = -ENODATA;
 static void gg_mpmu_guest_run(u64 cycles)
 {
 	guestgate_timing_enter_irqoff();
-	gg_test_guest_window(cycles);
+	gg_mpmu_window(cycles);
 	local_irq_enable();
 	local_irq_disable();
 	guestgate_timing_exit_irqoff();
@@ -160,9 +175,9 @@ static void gg_mpmu_vcpu(struct gg_mpmu_result *r, u32 ms, u64 cycles)
 		guestgate_pmu_load_guest_context();
 		t = local_clock();
 		pmi = !(r->loads % GG_MPMU_PMI_EVERY);
-		if (pmi)
-			r->pmis_raised_loaded += gg_test_pmu_raise_pmi();
 		if (r->mode == GG_MPMU_VCPU_LOAD_PUT) {
+			if (pmi)
+				r->pmis_raised_loaded += gg_test_pmu_raise_pmi();
 			do {
 				gg_mpmu_guest_run(cycles);
 				r->runs++;
@@ -173,7 +188,15 @@ static void gg_mpmu_vcpu(struct gg_mpmu_result *r, u32 ms, u64 cycles)
 				r->pmis_raised_put += gg_test_pmu_raise_pmi();
 		} else {
 			guestgate_timing_enter_irqoff();
-			gg_test_guest_window(cycles);
+			gg_mpmu_window(cycles);
+			/*
+			 * Between two runs of the fast path: state() says no
+			 * guest runs, but the PMU is still the guest's.
+			 */
+			if (pmi)
+				r->pmis_raised_loaded += gg_test_pmu_raise_pmi();
+			gg_mpmu_window(cycles);
+			r->runs += 2;
 			guestgate_pmu_put_guest_context();
 			r->loaded_ns += local_clock() - t;
 			if (pmi)
@@ -182,7 +205,6 @@ static void gg_mpmu_vcpu(struct gg_mpmu_result *r, u32 ms, u64 cycles)
 			local_irq_enable();
 			local_irq_disable();
 			guestgate_timing_exit_irqoff();
-			r->runs++;
 		}
 		r->loads++;
 		local_irq_enable();

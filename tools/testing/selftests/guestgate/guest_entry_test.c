@@ -463,7 +463,7 @@ TEST(vcpu_run_bad_input)
 		{ GUESTGATE_SAMPLE_MAX_RUN_MS + 1, GUEST_US, 0 },
 		{ 10, 0, 0 },
 		{ 10, GUESTGATE_SAMPLE_MAX_GUEST_US + 1, 0 },
-		{ 10, GUEST_US, 2 },
+		{ 10, GUEST_US, 4 },
 		{ 10, GUEST_US, 0x80000000 },
 	};
 	struct guestgate_sample_vcpu_run r;

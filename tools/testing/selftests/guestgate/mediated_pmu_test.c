@@ -189,7 +189,12 @@ TEST_F(deal, group_sibling)
 	close(leader);
 }
 
-/* Events inherited by a child go through event_init, and are counted. */
+/*
+ * Events inherited by a child go through event_init, and are counted; the
+ * parent's close frees them all. (Not checked: the count right after the
+ * child's exit. perf may have swapped the two tasks' contexts on a context
+ * switch, and then the clone lives on in the parent's until the close.)
+ */
 TEST_F(deal, inherited_events)
 {
 	int fd, status;
@@ -204,8 +209,8 @@ TEST_F(deal, inherited_events)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("the child saw %s", "not two events that count the guest");
-	EXPECT_EQ(1, deal("guest_counting_events"));
 	close(fd);
+	EXPECT_EQ(0, deal("guest_counting_events"));
 }
 
 /*
@@ -248,9 +253,9 @@ TEST_F(deal, counter_counts)
 	do
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	while ((t.tv_sec - t0.tv_sec) * 1000000000LL + t.tv_nsec - t0.tv_nsec < 20000000);
-	ASSERT_EQ(sizeof(count), read(fd, &count, sizeof(count)));
-	EXPECT_LT(1000000, count) TH_LOG("counted %llu ns in 20 ms of spinning",
-					 (unsigned long long)count);
+	ASSERT_EQ((ssize_t)sizeof(count), read(fd, &count, sizeof(count)));
+	EXPECT_LT(1000000ULL, count)
+		TH_LOG("counted %llu ns in 20 ms of spinning", (unsigned long long)count);
 	close(fd);
 }
 
@@ -453,10 +458,10 @@ TEST_F(context, sample_vcpu)
 	ASSERT_LE(0, self->toy) TH_LOG("is guestgate_sample.ko loaded?");
 	ASSERT_EQ(0, ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_VCPU_RUN, &run))
 		TH_LOG("VCPU_RUN: %s", strerror(errno));
-	EXPECT_LT(0, run.entries);
+	EXPECT_LT(0ULL, run.entries);
 	EXPECT_EQ(loads + (long long)run.entries, deal("loads"));
 	EXPECT_EQ(puts + (long long)run.entries, deal("puts"));
-	EXPECT_EQ(0, run.lockdep_mismatches);
+	EXPECT_EQ(0ULL, run.lockdep_mismatches);
 
 	f = fopen(PMU_TYPE_FILE, "r");
 	ASSERT_NE(NULL, f);
