@@ -105,6 +105,23 @@ static void gg_test_pmu_update(struct perf_event *event)
 		local64_add(now - prev, &event->count);
 }
 
+/* Brings the count of @event up to now if it is started. */
+static void gg_test_pmu_update_started(struct perf_event *event)
+{
+	if (!(event->hw.state & PERF_HES_STOPPED))
+		gg_test_pmu_update(event);
+}
+
+/* Brings the count of every started event of this CPU up to now. */
+static void gg_test_pmu_update_cpu(struct gg_test_pmu_cpu *pc)
+{
+	int i;
+
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
+		if (pc->slots[i])
+			gg_test_pmu_update_started(pc->slots[i]);
+}
+
 static void gg_test_pmu_destroy(struct perf_event *event)
 {
 	guestgate_pmu_unaccount_event(event);
@@ -170,8 +187,7 @@ static void gg_test_pmu_del(struct perf_event *event, int flags)
 static void gg_test_pmu_read(struct perf_event *event)
 {
 	gg_test_pmu_note_call();
-	if (!(event->hw.state & PERF_HES_STOPPED))
-		gg_test_pmu_update(event);
+	gg_test_pmu_update_started(event);
 }
 
 static struct pmu gg_test_pmu = {
@@ -190,11 +206,8 @@ static struct pmu gg_test_pmu = {
 static void gg_test_pmu_load_guest(struct guestgate_pmu *gpmu)
 {
 	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
-	int i;
 
-	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
-		if (pc->slots[i] && !(pc->slots[i]->hw.state & PERF_HES_STOPPED))
-			gg_test_pmu_update(pc->slots[i]);
+	gg_test_pmu_update_cpu(pc);
 	pc->guest = true;
 }
 
@@ -202,13 +215,10 @@ static void gg_test_pmu_load_guest(struct guestgate_pmu *gpmu)
 static void gg_test_pmu_put_guest(struct guestgate_pmu *gpmu)
 {
 	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
-	int i;
 
 	if (!pc->guest)
 		return;
-	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
-		if (pc->slots[i] && !(pc->slots[i]->hw.state & PERF_HES_STOPPED))
-			gg_test_pmu_update(pc->slots[i]);
+	gg_test_pmu_update_cpu(pc);
 	pc->guest = false;
 }
 
