@@ -122,6 +122,22 @@ void gg_test_pmu_withdraw(void);
 /* The test PMU's modelled counters per CPU; more events are multiplexed. */
 #define GG_TEST_PMU_SLOTS	2
 
+/*
+ * Direct access to a modelled counter register of this CPU, interrupts
+ * disabled: the hypervisor's and its guest's while the guest PMU context
+ * is loaded, a host task's RDPMC otherwise.
+ */
+u64 gg_test_pmu_reg_read(unsigned int slot);
+void gg_test_pmu_reg_write(unsigned int slot, u64 value);
+
+/*
+ * The values the toy guest writes to the registers: this tag in bits 47-32
+ * and a sequence number below, far above any count of host nanoseconds.
+ */
+#define GG_TEST_PMU_GUEST_TAG	0x6767ULL
+#define GG_TEST_PMU_GUEST_VALUE(seq)	((GG_TEST_PMU_GUEST_TAG << 32) | (u32)(seq))
+#define GG_TEST_PMU_IS_GUEST_VALUE(v)	(((v) >> 32) == GG_TEST_PMU_GUEST_TAG)
+
 /* The test PMU's perf type. */
 int gg_test_pmu_type(void);
 /* PMU callbacks run while a guest PMU context was loaded, all CPUs. */

@@ -8,21 +8,31 @@
  * event_init calls guestgate_pmu_account_event() once its own checks have
  * passed, and only then sets the event's destroy, which calls
  * guestgate_pmu_unaccount_event(). There is no hardware PMU under TCG, so
- * its hardware is modelled: GG_TEST_PMU_SLOTS counters per CPU (perf
- * multiplexes more events), each a count in memory that advances with
- * local_clock() (ns) while its event is started; its one event kind is
- * config 0. The rest is perf's own: perf_event_open() and
+ * its hardware is modelled: GG_TEST_PMU_SLOTS counter registers per CPU
+ * (perf multiplexes more events), each 48 bits wide and advancing with
+ * local_clock() (ns) while an event counts in it; its one event kind is
+ * config 0. An event's count grows by what its register advanced, modulo
+ * its width, as x86's does. The rest is perf's own: perf_event_open() and
  * perf_event_create_kernel_counter(), event_init, inheritance,
  * add/del/start/stop/read on context switches, multiplexing by perf's
  * hrtimer, and reads by IPI. It cannot sample (PERF_PMU_CAP_NO_INTERRUPT):
  * perf_event_overflow() is not exported to modules.
  *
  * It is registered with guestgate's guest PMU context (struct
- * guestgate_pmu): while the context is loaded on a CPU, that CPU's counts
- * stand still, and every PMU callback that runs there is counted (the
- * switch point's measure). Its PMI is modelled too, by an NMI the toy vCPU
- * sends itself (gg_test_pmu_raise_pmi()); its handler asks
- * guestgate_pmu_handle_pmi() first, as a real PMU's would.
+ * guestgate_pmu): load_guest brings that CPU's counts up to date and stops
+ * its registers; from there to the put the registers are the guest's, for
+ * the hypervisor and its guest to write (gg_test_pmu_reg_write()), and
+ * every PMU callback that runs there is counted (the switch point's
+ * measure). put_guest reprograms the register of each host event from its
+ * count and lets those of started events count again, so that host counts
+ * stand still while the guest has the hardware; a register no host event
+ * uses keeps what the hypervisor left in it, which must be 0 (the RDPMC
+ * leak, read by gg_test_pmu_reg_read() as a host task's RDPMC would).
+ * Callbacks that perf runs while the context is loaded (the switch at vCPU
+ * load and put) touch the registers the guest has, as they would on
+ * hardware. Its PMI is modelled too, by an NMI the toy vCPU sends itself
+ * (gg_test_pmu_raise_pmi()); its handler asks guestgate_pmu_handle_pmi()
+ * first, as a real PMU's would.
  *
  * debugfs guestgate_test/mediated_pmu stands in for a hypervisor and an
  * in-kernel perf user: each open file may hold one mediated user and up to
@@ -47,6 +57,7 @@
 #include <linux/fs.h>
 #include <linux/guestgate.h>
 #include <linux/kstrtox.h>
+#include <linux/lockdep.h>
 #include <linux/mutex.h>
 #include <linux/perf_event.h>
 #include <linux/sched/clock.h>
@@ -61,15 +72,30 @@
 
 #define GG_MPMU_COUNTERS	4
 
+/* The modelled counter registers are 48 bits wide, as x86's often are. */
+#define GG_TEST_PMU_REG_MASK	GENMASK_ULL(47, 0)
+
 /*
- * The modelled hardware of one CPU: GG_TEST_PMU_SLOTS counters, more
- * events than that are multiplexed by perf; whether the guest has the
- * hardware (host counters stopped); the PMU callbacks that ran while it
- * had; a modelled PMI raised and not yet handled, and the PMIs handled as
- * the host's and as the guest's.
+ * One modelled counter register: the value last written to it or frozen
+ * in it, and while it counts, the local_clock() it counts from.
+ */
+struct gg_test_pmu_reg {
+	u64 value;
+	u64 since;
+	bool counting;
+};
+
+/*
+ * The modelled hardware of one CPU: GG_TEST_PMU_SLOTS counters and the
+ * host events in them, more events than that are multiplexed by perf;
+ * whether the guest has the hardware; the PMU callbacks that ran while
+ * the guest had it;
+ * a modelled PMI raised and not yet handled, and the PMIs handled as the
+ * host's and as the guest's.
  */
 struct gg_test_pmu_cpu {
 	struct perf_event *slots[GG_TEST_PMU_SLOTS];
+	struct gg_test_pmu_reg regs[GG_TEST_PMU_SLOTS];
 	bool guest;
 	u64 calls_loaded;
 	bool pmi_pending;
@@ -92,17 +118,36 @@ static void gg_test_pmu_note_call(void)
 		this_cpu_inc(gg_test_pmu_cpu.calls_loaded);
 }
 
+static u64 gg_test_pmu_reg_value(const struct gg_test_pmu_reg *reg)
+{
+	u64 value = reg->value;
+
+	if (reg->counting)
+		value += local_clock() - reg->since;
+	return value & GG_TEST_PMU_REG_MASK;
+}
+
+static void gg_test_pmu_reg_set(struct gg_test_pmu_reg *reg, u64 value,
+				bool counting)
+{
+	reg->value = value & GG_TEST_PMU_REG_MASK;
+	reg->since = local_clock();
+	reg->counting = counting;
+}
+
 /*
- * Adds what the modelled counter advanced since it was last read, unless
- * the guest has the hardware: then the host's count stays frozen.
+ * Adds what the event's register advanced since it was last read; the
+ * loop is x86's, for a read from an NMI between the two steps.
  */
 static void gg_test_pmu_update(struct perf_event *event)
 {
-	u64 now = local_clock();
-	u64 prev = local64_xchg(&event->hw.prev_count, now);
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	u64 prev = local64_read(&event->hw.prev_count), now;
 
-	if (!this_cpu_read(gg_test_pmu_cpu.guest))
-		local64_add(now - prev, &event->count);
+	do {
+		now = gg_test_pmu_reg_value(&pc->regs[event->hw.idx]);
+	} while (!local64_try_cmpxchg(&event->hw.prev_count, &prev, now));
+	local64_add((now - prev) & GG_TEST_PMU_REG_MASK, &event->count);
 }
 
 /* Brings the count of @event up to now if it is started. */
@@ -143,19 +188,27 @@ static int gg_test_pmu_event_init(struct perf_event *event)
 	return 0;
 }
 
+/* Programs the event's register from 0 and lets it count. */
 static void gg_test_pmu_start(struct perf_event *event, int flags)
 {
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+
 	gg_test_pmu_note_call();
-	local64_set(&event->hw.prev_count, local_clock());
+	gg_test_pmu_reg_set(&pc->regs[event->hw.idx], 0, true);
+	local64_set(&event->hw.prev_count, 0);
 	event->hw.state = 0;
 }
 
 static void gg_test_pmu_stop(struct perf_event *event, int flags)
 {
+	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	struct gg_test_pmu_reg *reg = &pc->regs[event->hw.idx];
+
 	gg_test_pmu_note_call();
 	if (event->hw.state & PERF_HES_STOPPED)
 		return;
 	gg_test_pmu_update(event);
+	gg_test_pmu_reg_set(reg, gg_test_pmu_reg_value(reg), false);
 	event->hw.state |= PERF_HES_STOPPED | PERF_HES_UPTODATE;
 }
 
@@ -202,23 +255,44 @@ static struct pmu gg_test_pmu = {
 	.read = gg_test_pmu_read,
 };
 
-/* Brings each running host count up to now, then freezes them all. */
+/*
+ * Brings each started host count up to now and stops every register: the
+ * registers are the guest's until the put.
+ */
 static void gg_test_pmu_load_guest(struct guestgate_pmu *gpmu)
 {
 	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	int i;
 
 	gg_test_pmu_update_cpu(pc);
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
+		gg_test_pmu_reg_set(&pc->regs[i], gg_test_pmu_reg_value(&pc->regs[i]),
+				    false);
 	pc->guest = true;
 }
 
-/* Drops the time the guest had from each running host count. */
+/*
+ * Reprograms the register of each host event with the value its count was
+ * last brought up to, and lets those of started events count on from
+ * there, as a driver reprograms its active events: the time the guest had
+ * is in no host count. The other registers keep what the hypervisor left
+ * in them.
+ */
 static void gg_test_pmu_put_guest(struct guestgate_pmu *gpmu)
 {
 	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
+	struct perf_event *event;
+	int i;
 
 	if (!pc->guest)
 		return;
-	gg_test_pmu_update_cpu(pc);
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++) {
+		event = pc->slots[i];
+		if (event)
+			gg_test_pmu_reg_set(&pc->regs[i],
+					    local64_read(&event->hw.prev_count),
+					    !(event->hw.state & PERF_HES_STOPPED));
+	}
 	pc->guest = false;
 }
 
@@ -286,6 +360,20 @@ void gg_test_pmu_pmis(struct gg_test_pmu_pmis *sum)
 void gg_test_pmu_set_pmi_by_state(bool on)
 {
 	WRITE_ONCE(gg_test_pmu_pmi_by_state, on);
+}
+
+u64 gg_test_pmu_reg_read(unsigned int slot)
+{
+	lockdep_assert_irqs_disabled();
+	return gg_test_pmu_reg_value(&this_cpu_ptr(&gg_test_pmu_cpu)->regs[slot]);
+}
+
+void gg_test_pmu_reg_write(unsigned int slot, u64 value)
+{
+	struct gg_test_pmu_reg *reg = &this_cpu_ptr(&gg_test_pmu_cpu)->regs[slot];
+
+	lockdep_assert_irqs_disabled();
+	gg_test_pmu_reg_set(reg, value, reg->counting);
 }
 
 int gg_test_pmu_type(void)

@@ -20,11 +20,24 @@
  *                  loaded: the tick, perf's multiplexing hrtimer and IPIs.
  *   unregistered   entry_exit with the test PMU taken out of guestgate's
  *                  context switch for the run: its host events are not
- *                  stopped while the guest has the PMU. The bug the frozen
- *                  check of the kselftest must see.
+ *                  stopped while the guest runs (and the guest does not
+ *                  use the PMU). The bug the frozen check of the kselftest
+ *                  must see.
  *   pmi_by_state   entry_exit with the test PMU routing its PMIs by the
  *                  guest callbacks' state() instead of by the context: the
  *                  bug the PMI check of the kselftest must see.
+ *   no_zero        entry_exit with the hypervisor saving the guest's
+ *                  counters at exit but not writing 0 to them: the RDPMC
+ *                  leak, which the leak check of the kselftest must see.
+ *
+ * As a hypervisor does, the toy keeps its guest's counters: after each
+ * load it writes them to the test PMU's modelled registers, and before
+ * each put it saves them and writes 0 to each. Its guest, in its first run
+ * after a load, reads the registers, checks that each holds what it wrote
+ * last (guest_lost counts those that do not), and writes a new value of
+ * its own (GG_TEST_PMU_GUEST_VALUE()). After each put, the toy reads the
+ * registers as a host task's RDPMC would, before the guest's interrupts
+ * are taken; leaks counts the guest's values it sees there.
  *
  * Every GG_MPMU_PMI_EVERY loads, the toy raises a modelled PMI of the test
  * PMU (an NMI to its own CPU) while the context is loaded, the guest's
@@ -70,6 +83,7 @@ enum gg_mpmu_mode {
 	GG_MPMU_VCPU_LOAD_PUT,
 	GG_MPMU_UNREGISTERED,
 	GG_MPMU_PMI_BY_STATE,
+	GG_MPMU_NO_ZERO,
 	GG_MPMU_NR_MODES,
 };
 
@@ -78,6 +92,7 @@ static const char *const gg_mpmu_mode_names[GG_MPMU_NR_MODES] = {
 	[GG_MPMU_VCPU_LOAD_PUT] = "vcpu_load_put",
 	[GG_MPMU_UNREGISTERED] = "unregistered",
 	[GG_MPMU_PMI_BY_STATE] = "pmi_by_state",
+	[GG_MPMU_NO_ZERO] = "no_zero",
 };
 
 struct gg_mpmu_result {
@@ -95,6 +110,9 @@ struct gg_mpmu_result {
 	u64 pmis_raised_put;
 	struct gg_test_pmu_pmis pmis;
 	u64 pmis_hook;
+	u64 guest_lost;
+	u64 leaks;
+	u64 guest_counters[GG_TEST_PMU_SLOTS];
 };
 
 /*
@@ -148,6 +166,69 @@ static void gg_mpmu_window(u64 cycles)
 }
 
 /*
+ * The guest has the test PMU's registers only while the PMU is in the
+ * context switch: unregistered, they stay the host's, and neither the toy
+ * nor its guest touches them (what shows then is the count going on).
+ */
+static bool gg_mpmu_guest_has_pmu(const struct gg_mpmu_result *r)
+{
+	return r->mode != GG_MPMU_UNREGISTERED;
+}
+
+/* After a load: the guest's counters back in the registers. */
+static void gg_mpmu_restore_guest(struct gg_mpmu_result *r)
+{
+	unsigned int i;
+
+	if (!gg_mpmu_guest_has_pmu(r))
+		return;
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
+		gg_test_pmu_reg_write(i, r->guest_counters[i]);
+}
+
+/*
+ * The guest, in its first run after a load: finds what it wrote last, and
+ * writes a value of its own to each counter.
+ */
+static void gg_mpmu_guest_uses_pmu(struct gg_mpmu_result *r)
+{
+	u64 last = r->loads ? GG_TEST_PMU_GUEST_VALUE(r->loads - 1) : 0;
+	unsigned int i;
+
+	if (!gg_mpmu_guest_has_pmu(r))
+		return;
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++) {
+		if (gg_test_pmu_reg_read(i) != last)
+			r->guest_lost++;
+		gg_test_pmu_reg_write(i, GG_TEST_PMU_GUEST_VALUE(r->loads));
+	}
+}
+
+/* Before a put: the guest's counters saved, and 0 written to each. */
+static void gg_mpmu_save_guest(struct gg_mpmu_result *r)
+{
+	unsigned int i;
+
+	if (!gg_mpmu_guest_has_pmu(r))
+		return;
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++) {
+		r->guest_counters[i] = gg_test_pmu_reg_read(i);
+		if (r->mode != GG_MPMU_NO_ZERO)
+			gg_test_pmu_reg_write(i, 0);
+	}
+}
+
+/* After a put, a host task's RDPMC: the guest's values it sees. */
+static void gg_mpmu_host_reads(struct gg_mpmu_result *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
+		if (GG_TEST_PMU_IS_GUEST_VALUE(gg_test_pmu_reg_read(i)))
+			r->leaks++;
+}
+
+/*
  * One guest run with the context loaded at vCPU load: guest timing, the
  * guest, its interrupts taken within timing, then interrupts enabled as a
  * vCPU does between runs.
@@ -174,21 +255,26 @@ static void gg_mpmu_vcpu(struct gg_mpmu_result *r, u32 ms, u64 cycles)
 		local_irq_disable();
 		guestgate_pmu_load_guest_context();
 		t = local_clock();
+		gg_mpmu_restore_guest(r);
 		pmi = !(r->loads % GG_MPMU_PMI_EVERY);
 		if (r->mode == GG_MPMU_VCPU_LOAD_PUT) {
 			if (pmi)
 				r->pmis_raised_loaded += gg_test_pmu_raise_pmi();
+			gg_mpmu_guest_uses_pmu(r);
 			do {
 				gg_mpmu_guest_run(cycles);
 				r->runs++;
 			} while (local_clock() - t < GG_MPMU_VCPU_LOAD_NS);
+			gg_mpmu_save_guest(r);
 			guestgate_pmu_put_guest_context();
 			r->loaded_ns += local_clock() - t;
+			gg_mpmu_host_reads(r);
 			if (pmi)
 				r->pmis_raised_put += gg_test_pmu_raise_pmi();
 		} else {
 			guestgate_timing_enter_irqoff();
 			gg_mpmu_window(cycles);
+			gg_mpmu_guest_uses_pmu(r);
 			/*
 			 * Between two runs of the fast path: state() says no
 			 * guest runs, but the PMU is still the guest's.
@@ -197,8 +283,10 @@ static void gg_mpmu_vcpu(struct gg_mpmu_result *r, u32 ms, u64 cycles)
 				r->pmis_raised_loaded += gg_test_pmu_raise_pmi();
 			gg_mpmu_window(cycles);
 			r->runs += 2;
+			gg_mpmu_save_guest(r);
 			guestgate_pmu_put_guest_context();
 			r->loaded_ns += local_clock() - t;
+			gg_mpmu_host_reads(r);
 			if (pmi)
 				r->pmis_raised_put += gg_test_pmu_raise_pmi();
 			/* The guest's interrupts, after the put. */
@@ -308,6 +396,8 @@ static int gg_mpmu_switch_show(struct seq_file *m, void *unused)
 		seq_printf(m, "pmis_host: %llu\n", r->pmis.host);
 		seq_printf(m, "pmis_lost: %llu\n", r->pmis.lost);
 		seq_printf(m, "pmis_hook: %llu\n", r->pmis_hook);
+		seq_printf(m, "guest_lost: %llu\n", r->guest_lost);
+		seq_printf(m, "leaks: %llu\n", r->leaks);
 	}
 	mutex_unlock(&gg_mpmu_lock);
 	return 0;

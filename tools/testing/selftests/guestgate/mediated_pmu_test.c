@@ -366,6 +366,8 @@ static void log_run(struct __test_metadata *_metadata)
 	TH_LOG("PMIs handled %lld as the guest's (%lld by the hook), %lld as the host's, %lld lost",
 	       last_run("pmis_guest"), last_run("pmis_hook"),
 	       last_run("pmis_host"), last_run("pmis_lost"));
+	TH_LOG("guest values seen by the host after a put %lld, guest counters lost %lld",
+	       last_run("leaks"), last_run("guest_lost"));
 }
 
 /*
@@ -414,13 +416,15 @@ TEST_F(context, pmi_routed_by_state_misroutes)
 
 /*
  * Loaded at vCPU load and put at vCPU put, interrupts enabled in between:
- * perf touches the PMU while the guest's state is in it.
+ * perf touches the PMU while the guest's state is in it, and its
+ * multiplexing overwrites counters the guest wrote.
  */
 TEST_F(context, switch_at_vcpu_load_put)
 {
 	ASSERT_EQ(0, write_file(SWITCH_FILE, "vcpu_load_put 2000 200 3"));
 	log_run(_metadata);
 	EXPECT_LT(0, last_run("calls_loaded"));
+	EXPECT_LT(0, last_run("guest_lost"));
 }
 
 /* A host event's count does not advance while the guest has the PMU. */
@@ -450,6 +454,40 @@ TEST_F(context, unregistered_pmu_counts_through)
 	f = frozen_figures();
 	EXPECT_LT(f.running / 5, f.loaded);
 	EXPECT_LT(f.most, f.counted);
+	EXPECT_GE(f.running + f.running / 20, f.counted);
+}
+
+/*
+ * The RDPMC leak: the hypervisor writes 0 to the guest's counters before
+ * the put, and the put gives the host's registers back what they held, so
+ * no host read after a put sees a value the guest wrote, no host count
+ * takes one in, and the guest finds its counters as it left them.
+ */
+TEST_F(context, guest_values_not_leaked)
+{
+	struct frozen f;
+
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 1000 200 1"));
+	log_run(_metadata);
+	f = frozen_figures();
+	EXPECT_LT(50, last_run("loads"));
+	EXPECT_EQ(0, last_run("leaks"));
+	EXPECT_EQ(0, last_run("guest_lost"));
+	EXPECT_GE(f.most, f.counted);
+}
+
+/*
+ * The check above can fail: with the guest's counters saved but not
+ * zeroed, the register no host event uses shows the guest's value after
+ * every put.
+ */
+TEST_F(context, unzeroed_counters_leak)
+{
+	ASSERT_EQ(0, write_file(SWITCH_FILE, "no_zero 1000 200 1"));
+	log_run(_metadata);
+	EXPECT_LT(50, last_run("loads"));
+	EXPECT_LE(last_run("loads"), last_run("leaks"));
+	EXPECT_EQ(0, last_run("guest_lost"));
 }
 
 /* The toy vCPU is a mediated user: refused while an event counts the guest. */
