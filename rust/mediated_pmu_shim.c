@@ -24,6 +24,7 @@
 #include <linux/seq_file.h>
 #include <linux/smp.h>
 #include <linux/stddef.h>
+#include <linux/string.h>
 #include <kunit/visibility.h>
 
 #include "mediated_pmu_shim.h"
@@ -57,7 +58,8 @@ EXPORT_SYMBOL_GPL(guestgate_pmu_account_event);
 
 void guestgate_pmu_unaccount_event(struct perf_event *event)
 {
-	if (WARN_ON_ONCE(!event) || event->attr.exclude_guest)
+	if (WARN_ONCE(!event, "guestgate: PMU event unaccounted that is NULL\n") ||
+	    event->attr.exclude_guest)
 		return;
 	WARN_ONCE(guestgate_rs_mediated_pmu_leave(GUESTGATE_PMU_SIDE_GUEST_COUNTING_EVENT),
 		  "guestgate: PMU event unaccounted that was not accounted\n");
@@ -209,23 +211,29 @@ bool guestgate_pmu_handle_pmi(void)
 }
 EXPORT_SYMBOL_GPL(guestgate_pmu_handle_pmi);
 
-int guestgate_mediated_pmu_show(struct seq_file *m, void *unused)
+void guestgate_pmu_context_stats(struct guestgate_pmu_context_stats *stats)
 {
-	u64 loads = 0, puts = 0, misuses = 0, guest_pmis = 0;
-	struct guestgate_mediated_pmu_stats st;
-	unsigned int loaded = 0;
 	int cpu;
 
+	memset(stats, 0, sizeof(*stats));
 	for_each_possible_cpu(cpu) {
 		const struct guestgate_pmu_cpu *pc = per_cpu_ptr(&guestgate_pmu_cpu, cpu);
 
-		loaded += READ_ONCE(pc->loaded);
-		loads += READ_ONCE(pc->loads);
-		puts += READ_ONCE(pc->puts);
-		misuses += READ_ONCE(pc->misuses);
-		guest_pmis += READ_ONCE(pc->guest_pmis);
+		stats->cpus_loaded += READ_ONCE(pc->loaded);
+		stats->loads += READ_ONCE(pc->loads);
+		stats->puts += READ_ONCE(pc->puts);
+		stats->misuses += READ_ONCE(pc->misuses);
+		stats->guest_pmis += READ_ONCE(pc->guest_pmis);
 	}
+}
+EXPORT_SYMBOL_IF_KUNIT(guestgate_pmu_context_stats);
 
+int guestgate_mediated_pmu_show(struct seq_file *m, void *unused)
+{
+	struct guestgate_pmu_context_stats ctx;
+	struct guestgate_mediated_pmu_stats st;
+
+	guestgate_pmu_context_stats(&ctx);
 	guestgate_rs_mediated_pmu_stats(&st);
 	seq_printf(m, "mediated_users: %lld\n", st.owners < 0 ? -st.owners : 0);
 	seq_printf(m, "guest_counting_events: %lld\n", st.owners > 0 ? st.owners : 0);
@@ -236,11 +244,11 @@ int guestgate_mediated_pmu_show(struct seq_file *m, void *unused)
 	seq_printf(m, "events_unaccounted: %llu\n", st.events_unaccounted);
 	seq_printf(m, "eopnotsupp: %llu\n", st.eopnotsupp);
 	seq_printf(m, "bad_leaves: %llu\n", st.bad_leaves);
-	seq_printf(m, "cpus_loaded: %u\n", loaded);
-	seq_printf(m, "loads: %llu\n", loads);
-	seq_printf(m, "puts: %llu\n", puts);
-	seq_printf(m, "context_misuses: %llu\n", misuses);
-	seq_printf(m, "guest_pmis: %llu\n", guest_pmis);
+	seq_printf(m, "cpus_loaded: %u\n", ctx.cpus_loaded);
+	seq_printf(m, "loads: %llu\n", ctx.loads);
+	seq_printf(m, "puts: %llu\n", ctx.puts);
+	seq_printf(m, "context_misuses: %llu\n", ctx.misuses);
+	seq_printf(m, "guest_pmis: %llu\n", ctx.guest_pmis);
 	return 0;
 }
 

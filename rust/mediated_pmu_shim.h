@@ -58,6 +58,25 @@ bool guestgate_rs_mediated_pmu_held(void);
  */
 int guestgate_pmu_try_load_guest_context(void);
 
+/**
+ * struct guestgate_pmu_context_stats - the guest PMU context, all CPUs
+ * @cpus_loaded: CPUs with the guest's PMU context loaded now
+ * @loads: guestgate_pmu_load_guest_context() that loaded
+ * @puts: guestgate_pmu_put_guest_context() that put
+ * @misuses: loads and puts refused (and WARNed)
+ * @guest_pmis: PMIs handed to handle_mediated_pmi
+ */
+struct guestgate_pmu_context_stats {
+	unsigned int cpus_loaded;
+	u64 loads;
+	u64 puts;
+	u64 misuses;
+	u64 guest_pmis;
+};
+
+/* For debugfs and KUnit: the sums over the CPUs, each read once. */
+void guestgate_pmu_context_stats(struct guestgate_pmu_context_stats *stats);
+
 /* debugfs guestgate/mediated_pmu (device_shim.c's table) */
 int guestgate_mediated_pmu_show(struct seq_file *m, void *unused);
 

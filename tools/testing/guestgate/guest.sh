@@ -460,13 +460,15 @@ if [ "$mode" = check ]; then
 	echo "rc: $?" >>"$R/canary/perf_rival.txt"
 	rmmod guestgate_perf_rival
 	insmod "$TOP/guestgate.ko"
-	# Every misuse rule of guest entry broken on purpose: each must fire
-	# its WARN once, and its recovery pass the KUnit checks. Before the
-	# use after free below: KASAN's report turns lockdep off.
-	kmsg "canary: guest entry misuse"
+	# Every misuse rule of guest entry and of the mediated PMU broken on
+	# purpose: each must fire its WARN once, and its recovery pass the
+	# KUnit checks. Before the use after free below: KASAN's report turns
+	# lockdep off.
+	kmsg "canary: misuse"
 	insmod "$TOP/guestgate_misuse_kunit.ko"
-	d=$DBG/kunit/guestgate_guest_entry_misuse
-	[ -r "$d/results" ] && cp "$d/results" "$R/canary/$(basename "$d").ktap"
+	for d in $DBG/kunit/guestgate_*_misuse; do
+		[ -r "$d/results" ] && cp "$d/results" "$R/canary/$(basename "$d").ktap"
+	done
 	rmmod guestgate_misuse_kunit
 	# The use after free that unregister's grace periods prevent, with
 	# them switched off: KASAN must report it. The run ends at the first

@@ -10,9 +10,10 @@ kmemleak report but the canary's.
 
 Two suites check the checks: "canary" requires the detectors to have caught
 the WARN, the leak and the use after free (unregister without its grace
-periods) that guest.sh plants after the run, and the guest entry misuse
-suite (guestgate_misuse_kunit.ko, loaded then) to pass with one WARN per
-misuse rule and no other splat; "judge" runs this judge on canned results
+periods) that guest.sh plants after the run, and the misuse suites of
+guest entry and of the mediated PMU (guestgate_misuse_kunit.ko, loaded
+then) to pass with one WARN per misuse rule and no other splat; "judge"
+runs this judge on canned results
 that it must fail.
 
 Prints one line per suite, the failures, the table of where the time went
@@ -67,9 +68,13 @@ ENTRY_SHIM = os.path.join(TOP, "rust", "guest_entry_shim.c")
 ENTRY_H = os.path.join(TOP, "include", "linux", "guestgate", "entry.h")
 # guest.sh's marker in the kernel log before each step of the canary phase.
 MARK = "guestgate-vm: "
-MISUSE_MARK = MARK + "canary: guest entry misuse"
+MISUSE_MARK = MARK + "canary: misuse"
 # guestgate_entry_warn()'s message, the line before its WARNING.
 MISUSE_WARN_RE = re.compile(r"\bguestgate: \w+: (.*?)\s*$")
+# The mediated PMU's C API: its misuses WARN_ONCE() with a message each.
+PMU_SHIM = os.path.join(TOP, "rust", "mediated_pmu_shim.c")
+PMU_WARN_RE = re.compile(r"^(?:\[[^]]*\] )?guestgate: (.*?)\s*$")
+PMU_KIND = "mediated_pmu: "
 
 
 class Suite:
@@ -202,6 +207,40 @@ def misuse_rules(shim=ENTRY_SHIM, header=ENTRY_H):
                              m.group(1)):
             rules[e.group(1)] = c_strings(e.group(2))
     return rules
+
+
+def pmu_misuse_rules(shim=PMU_SHIM):
+    """The message of each WARN_ONCE() in SHIM, without 'guestgate: ', keyed PMU_KIND + message."""
+    with open(shim) as f:
+        text = re.sub(r"/\*.*?\*/|//[^\n]*", "", f.read(), flags=re.S)
+    rules = {}
+    for m in re.finditer(r'\bWARN_ONCE\([^";]*?((?:"(?:[^"\\]|\\.)*"\s*)+)', text):
+        msg = c_strings(m.group(1).replace("\\n", ""))
+        if msg.startswith("guestgate: "):
+            msg = msg[len("guestgate: "):]
+            rules[PMU_KIND + msg] = msg
+    # A WARN_ONCE() whose message this cannot read, or one message twice:
+    # no rule at all, so that the judge fails rather than miss one.
+    if len(rules) != len(re.findall(r"\bWARN_ONCE\(", text)):
+        return {}
+    return rules
+
+
+def misuse_kind(rules, line):
+    """The misuse kind of RULES whose message LINE is, the line before a WARNING, or None."""
+    m = MISUSE_WARN_RE.search(line)
+    kind = next((k for k, r in rules.items()
+                 if m and r and not k.startswith(PMU_KIND) and m.group(1) == r), None)
+    m = PMU_WARN_RE.search(line)
+    return kind or next((k for k, r in rules.items()
+                         if m and k.startswith(PMU_KIND) and m.group(1) == r), None)
+
+
+def misuse_line(kind, rule):
+    """A log line of the WARN message of KIND, as the kernel prints it."""
+    if kind.startswith(PMU_KIND):
+        return "guestgate: " + rule
+    return "guestgate: guestgate_state_exit_irqoff: " + rule
 
 
 def expected_kselftests(makefile=None):
@@ -593,6 +632,10 @@ def judge_misuse(suite, canary_dir):
     rules = misuse_rules()
     if not rules:
         suite.add("FAIL", "misuse rules found", "none in " + ENTRY_SHIM)
+    pmu_rules = pmu_misuse_rules()
+    if not pmu_rules:
+        suite.add("FAIL", "mediated PMU misuse WARNs found", "none in " + PMU_SHIM)
+    rules.update(pmu_rules)
     with open(os.path.join(canary_dir, "dmesg.txt"), errors="replace") as f:
         section = misuse_section([l.rstrip() for l in f])
     if section is None:
@@ -603,8 +646,7 @@ def judge_misuse(suite, canary_dir):
     for i, line in enumerate(section):
         if not SPLAT_RE.search(line):
             continue
-        m = MISUSE_WARN_RE.search(section[i - 1]) if i and "WARNING:" in line else None
-        kind = next((k for k, r in rules.items() if m and r and m.group(1) == r), None)
+        kind = misuse_kind(rules, section[i - 1]) if i and "WARNING:" in line else None
         if kind:
             warned[kind] += 1
         else:
@@ -730,12 +772,13 @@ def self_test():
         # A canary phase as guest.sh runs it: the canary's WARN, the misuse
         # suite with one WARN per rule, the use after free.
         rules = [(k, r) for k, r in misuse_rules().items() if r]
+        rules += list(pmu_misuse_rules().items())
         misuse_warns = ["[ 2.%d] ------------[ cut here ]------------\n"
-                        "[ 2.%d] guestgate: guestgate_state_exit_irqoff: %s\n"
+                        "[ 2.%d] %s\n"
                         "[ 2.%d] WARNING: CPU: 1 PID: 9 at rust/guest_entry_shim.c:86 "
                         "guestgate_entry_warn+0x1/0x2 [guestgate]\n"
-                        "[ 2.%d] Call Trace:\n" % (i, i, r, i, i)
-                        for i, (_, r) in enumerate(rules)]
+                        "[ 2.%d] Call Trace:\n" % (i, i, misuse_line(k, r), i, i)
+                        for i, (k, r) in enumerate(rules)]
         canary_warn = ("[ 1.0] guestgate-vm: canary\n"
                        "[ 1.1] WARNING: CPU: 0 PID: 1 at c.c:1 init_module+0x1/0x2 "
                        "[guestgate_canary]\n"
@@ -780,6 +823,10 @@ def self_test():
         write("c/canary/dmesg.txt", canary_log(misuse_warns + misuse_warns[-1:]))
         expect("a misuse warning that fired twice fails",
                judge_canary(os.path.join(t, "c")), True, "misuse " + rules[-1][0])
+        pmu = next((i for i, (k, _) in enumerate(rules) if k.startswith(PMU_KIND)), 0)
+        write("c/canary/dmesg.txt", canary_log(misuse_warns[:pmu] + misuse_warns[pmu + 1:]))
+        expect("a canary run missing one mediated PMU misuse warning fails",
+               judge_canary(os.path.join(t, "c")), True, "misuse " + PMU_KIND)
         write("c/canary/dmesg.txt", canary_log(
             [misuse_warns[0].replace(rules[0][1], "some other rule")] + misuse_warns[1:]))
         expect("a misuse warning without its rule's message fails",
