@@ -6,7 +6,6 @@
  * kselftest mediated_pmu_test's.
  */
 #include <linux/atomic.h>
-#include <linux/container_of.h>
 #include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/guestgate.h>
@@ -14,6 +13,7 @@
 #include <linux/preempt.h>
 
 #include "guestgate_kunit.h"
+#include "mediated_pmu_kunit.h"
 #include "mediated_pmu_shim.h"
 
 /* The C API's create and release pair up, and several users may exist. */
@@ -36,22 +36,6 @@ static void guestgate_mediated_pmu_c_api(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestgate_pmu_account_event(NULL), -EINVAL);
 }
 
-struct gg_kunit_pmu {
-	struct guestgate_pmu gpmu;
-	atomic_t loads;
-	atomic_t puts;
-};
-
-static void gg_kunit_pmu_load(struct guestgate_pmu *gpmu)
-{
-	atomic_inc(&container_of(gpmu, struct gg_kunit_pmu, gpmu)->loads);
-}
-
-static void gg_kunit_pmu_put(struct guestgate_pmu *gpmu)
-{
-	atomic_inc(&container_of(gpmu, struct gg_kunit_pmu, gpmu)->puts);
-}
-
 /*
  * A PMU's registration, its errnos, and the guest PMU context on this CPU:
  * refused without a mediated user and when loaded already, the hooks run
@@ -60,15 +44,12 @@ static void gg_kunit_pmu_put(struct guestgate_pmu *gpmu)
  */
 static void guestgate_mediated_pmu_context(struct kunit *test)
 {
-	static struct gg_kunit_pmu kp = {
-		.gpmu = { .load_guest = gg_kunit_pmu_load, .put_guest = gg_kunit_pmu_put },
-	};
+	static struct gg_kunit_pmu kp = GG_KUNIT_PMU_INIT;
 	struct guestgate_pmu no_put = { .load_guest = gg_kunit_pmu_load };
 	bool loaded, pmi_loaded, pmi_put, put;
 	int first, second;
 
-	atomic_set(&kp.loads, 0);
-	atomic_set(&kp.puts, 0);
+	gg_kunit_pmu_reset(&kp);
 	KUNIT_EXPECT_EQ(test, guestgate_pmu_register(NULL), -EINVAL);
 	KUNIT_EXPECT_EQ(test, guestgate_pmu_register(&no_put), -EINVAL);
 	KUNIT_EXPECT_EQ(test, guestgate_pmu_unregister(&kp.gpmu), -ENOENT);

@@ -16,34 +16,16 @@
  */
 #include <kunit/test.h>
 #include <linux/atomic.h>
-#include <linux/container_of.h>
 #include <linux/guestgate.h>
 #include <linux/irqflags.h>
 #include <linux/perf_event.h>
 #include <linux/preempt.h>
 
+#include "mediated_pmu_kunit.h"
 #include "mediated_pmu_shim.h"
 
 /* A registered PMU whose hooks count their calls. */
-struct gg_misuse_pmu {
-	struct guestgate_pmu gpmu;
-	atomic_t loads;
-	atomic_t puts;
-};
-
-static void gg_misuse_pmu_load(struct guestgate_pmu *gpmu)
-{
-	atomic_inc(&container_of(gpmu, struct gg_misuse_pmu, gpmu)->loads);
-}
-
-static void gg_misuse_pmu_put(struct guestgate_pmu *gpmu)
-{
-	atomic_inc(&container_of(gpmu, struct gg_misuse_pmu, gpmu)->puts);
-}
-
-static struct gg_misuse_pmu gg_misuse_pmu = {
-	.gpmu = { .load_guest = gg_misuse_pmu_load, .put_guest = gg_misuse_pmu_put },
-};
+static struct gg_kunit_pmu gg_misuse_pmu = GG_KUNIT_PMU_INIT;
 
 /* What a case expects to have changed; all else must not. */
 struct gg_misuse_delta {
@@ -219,8 +201,7 @@ static void guestgate_pmu_misuse_put_without_load(struct kunit *test)
 
 static int gg_misuse_pmu_init(struct kunit *test)
 {
-	atomic_set(&gg_misuse_pmu.loads, 0);
-	atomic_set(&gg_misuse_pmu.puts, 0);
+	gg_kunit_pmu_reset(&gg_misuse_pmu);
 	return guestgate_pmu_register(&gg_misuse_pmu.gpmu);
 }
 
