@@ -13,8 +13,7 @@ the WARN, the leak and the use after free (unregister without its grace
 periods) that guest.sh plants after the run, and the misuse suites of
 guest entry and of the mediated PMU (guestgate_misuse_kunit.ko, loaded
 then) to pass with one WARN per misuse rule and no other splat; "judge"
-runs this judge on canned results
-that it must fail.
+runs this judge on canned results that it must fail.
 
 Prints one line per suite, the failures, the table of where the time went
 (the host's phases, then the VM's, each with its limit), and last the plain
@@ -228,12 +227,11 @@ def pmu_misuse_rules(shim=PMU_SHIM):
 
 def misuse_kind(rules, line):
     """The misuse kind of RULES whose message LINE is, the line before a WARNING, or None."""
-    m = MISUSE_WARN_RE.search(line)
-    kind = next((k for k, r in rules.items()
-                 if m and r and not k.startswith(PMU_KIND) and m.group(1) == r), None)
-    m = PMU_WARN_RE.search(line)
-    return kind or next((k for k, r in rules.items()
-                         if m and k.startswith(PMU_KIND) and m.group(1) == r), None)
+    for kind, rule in rules.items():
+        m = (PMU_WARN_RE if kind.startswith(PMU_KIND) else MISUSE_WARN_RE).search(line)
+        if rule and m and m.group(1) == rule:
+            return kind
+    return None
 
 
 def misuse_line(kind, rule):

@@ -88,10 +88,9 @@ struct gg_test_pmu_reg {
 /*
  * The modelled hardware of one CPU: GG_TEST_PMU_SLOTS counters and the
  * host events in them, more events than that are multiplexed by perf;
- * whether the guest has the hardware; the PMU callbacks that ran while
- * the guest had it;
- * a modelled PMI raised and not yet handled, and the PMIs handled as the
- * host's and as the guest's.
+ * whether the guest has the hardware; the PMU callbacks that ran while the
+ * guest had it; a modelled PMI raised and not yet handled, and the PMIs
+ * handled as the host's and as the guest's.
  */
 struct gg_test_pmu_cpu {
 	struct perf_event *slots[GG_TEST_PMU_SLOTS];
@@ -133,6 +132,12 @@ static void gg_test_pmu_reg_set(struct gg_test_pmu_reg *reg, u64 value,
 	reg->value = value & GG_TEST_PMU_REG_MASK;
 	reg->since = local_clock();
 	reg->counting = counting;
+}
+
+/* Stops the register where it stands. */
+static void gg_test_pmu_reg_stop(struct gg_test_pmu_reg *reg)
+{
+	gg_test_pmu_reg_set(reg, gg_test_pmu_reg_value(reg), false);
 }
 
 /*
@@ -202,13 +207,12 @@ static void gg_test_pmu_start(struct perf_event *event, int flags)
 static void gg_test_pmu_stop(struct perf_event *event, int flags)
 {
 	struct gg_test_pmu_cpu *pc = this_cpu_ptr(&gg_test_pmu_cpu);
-	struct gg_test_pmu_reg *reg = &pc->regs[event->hw.idx];
 
 	gg_test_pmu_note_call();
 	if (event->hw.state & PERF_HES_STOPPED)
 		return;
 	gg_test_pmu_update(event);
-	gg_test_pmu_reg_set(reg, gg_test_pmu_reg_value(reg), false);
+	gg_test_pmu_reg_stop(&pc->regs[event->hw.idx]);
 	event->hw.state |= PERF_HES_STOPPED | PERF_HES_UPTODATE;
 }
 
@@ -266,8 +270,7 @@ static void gg_test_pmu_load_guest(struct guestgate_pmu *gpmu)
 
 	gg_test_pmu_update_cpu(pc);
 	for (i = 0; i < GG_TEST_PMU_SLOTS; i++)
-		gg_test_pmu_reg_set(&pc->regs[i], gg_test_pmu_reg_value(&pc->regs[i]),
-				    false);
+		gg_test_pmu_reg_stop(&pc->regs[i]);
 	pc->guest = true;
 }
 
