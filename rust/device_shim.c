@@ -21,6 +21,7 @@
 #include "device_shim.h"
 #include "guest_entry_shim.h"
 #include "mediated_pmu_shim.h"
+#include "op_group_shim.h"
 #include "perf_callbacks_shim.h"
 #include "pfn_cache_shim.h"
 
@@ -100,6 +101,7 @@ static const struct guestgate_debugfs_file {
 	{ "perf_callbacks", guestgate_perf_callbacks_show },
 	{ "pfn_cache", guestgate_pfn_cache_show },
 	{ "mediated_pmu", guestgate_mediated_pmu_show },
+	{ "op_groups", guestgate_op_groups_show },
 };
 
 static int guestgate_debugfs_open(struct inode *inode, struct file *file)

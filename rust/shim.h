@@ -20,6 +20,7 @@
 #include "guest_entry_shim.h"
 #include "kunit_shim.h"
 #include "mediated_pmu_shim.h"
+#include "op_group_shim.h"
 #include "perf_callbacks_shim.h"
 #include "pfn_cache_shim.h"
 #include "test_hooks.h"

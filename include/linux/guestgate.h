@@ -5,11 +5,12 @@
  * The C API for kernel callers such as KVM. Link against guestgate's
  * exports (KBUILD_EXTRA_SYMBOLS=<guestgate>/Module.symvers) and add
  * <guestgate>/include to the include path. One header per mechanism, all
- * four included here: <linux/guestgate/perf.h> (perf guest-info
+ * five included here: <linux/guestgate/perf.h> (perf guest-info
  * callbacks), <linux/guestgate/entry.h> (guest entry and exit),
  * <linux/guestgate/pfncache.h> (the pfn cache) and
- * <linux/guestgate/mediated_pmu.h> (the mediated PMU ownership deal); this
- * one has what is the module's as a whole.
+ * <linux/guestgate/mediated_pmu.h> (the mediated PMU ownership deal) and
+ * <linux/guestgate/op_group.h> (runtime switching of a group of patched
+ * ops); this one has what is the module's as a whole.
  *
  * Every function is implemented by guestgate.ko and exported GPL-only.
  */
@@ -21,6 +22,7 @@
 
 #include <linux/guestgate/entry.h>
 #include <linux/guestgate/mediated_pmu.h>
+#include <linux/guestgate/op_group.h>
 #include <linux/guestgate/perf.h>
 #include <linux/guestgate/pfncache.h>
 

@@ -156,7 +156,11 @@ def suite_names(paths):
     names = []
     for path in paths:
         with open(path) as f:
-            names += re.findall(r'\.name\s*=\s*"([^"]+)"', f.read())
+            text = f.read()
+        # The .name of each struct kunit_suite's initializer, not of other
+        # structs' (an op group's implementations have names too).
+        for m in re.finditer(r"struct\s+kunit_suite\s+\w+\s*=\s*\{(.*?)\n\};", text, re.S):
+            names += re.findall(r'\.name\s*=\s*"([^"]+)"', m.group(1))
     return names
 
 
@@ -847,6 +851,12 @@ def self_test():
                   "split", "canary phase %s, main phase %s" % (names, expected_kunit_suites()))
         expect("the canary phase's KUnit suites are not required in the main phase",
                split, False)
+        write("s.c", 'static const struct impl impls[] = {\n\t{ .name = "a" },\n};\n'
+              'struct kunit_suite s = {\n\t.name = "gg_s",\n\t.test_cases = c,\n};\n')
+        found = Suite("t")
+        found.add("PASS" if suite_names([os.path.join(t, "s.c")]) == ["gg_s"] else "FAIL",
+                  "suites", str(suite_names([os.path.join(t, "s.c")])))
+        expect("only a struct kunit_suite's .name names a suite", found, False)
 
         os.makedirs(os.path.join(t, "e", "kunit"))
         os.makedirs(os.path.join(t, "e", "kselftest"))

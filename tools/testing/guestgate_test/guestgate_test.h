@@ -173,6 +173,9 @@ void gg_test_pmu_set_pmi_by_state(bool on);
 /* mediated_pmu_stress.c: creates its debugfs file in @dir. */
 void gg_stress_mediated_pmu_init(struct dentry *dir);
 
+/* op_group_locks.c: creates its debugfs file in @dir. */
+void gg_test_op_group_init(struct dentry *dir);
+
 /* pfn_cache_device.c: /dev/guestgate_test, the pfn cache test device. */
 int gg_test_pfn_device_register(void);
 void gg_test_pfn_device_unregister(void);

@@ -12,7 +12,8 @@
 
 kunit_test_suites(&guestgate_info_suite, &guestgate_device_suite,
 		  &guestgate_perf_callbacks_suite, &guestgate_guest_entry_suite,
-		  &guestgate_pfn_cache_suite, &guestgate_mediated_pmu_suite);
+		  &guestgate_pfn_cache_suite, &guestgate_mediated_pmu_suite,
+		  &guestgate_op_group_suite);
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_DESCRIPTION("KUnit suites of guestgate");

@@ -13,5 +13,6 @@ extern struct kunit_suite guestgate_perf_callbacks_suite;
 extern struct kunit_suite guestgate_guest_entry_suite;
 extern struct kunit_suite guestgate_pfn_cache_suite;
 extern struct kunit_suite guestgate_mediated_pmu_suite;
+extern struct kunit_suite guestgate_op_group_suite;
 
 #endif /* _GUESTGATE_KUNIT_H */

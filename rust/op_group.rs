@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Op groups: runtime switching of a group of patched ops that a module
+//! owns, all at once for every caller.
+//!
+//! A group is N static calls of its owner (the ops) and two or more
+//! implementations, each a function per op, which may share state: a lock
+//! word that a ticket lock reads as head and tail and a test-and-set lock
+//! as taken or not. Patching one op at a time lets a caller run one op of
+//! the old implementation and the next of the new (a lock taken by one and
+//! released by the other), and lets the new one read the old one's state in
+//! its own form. A switch here is atomic for every caller: callers run ops
+//! inside sections, and no section runs ops of two implementations.
+//!
+//! # The switch
+//!
+//! 1. Every op to its gate (`static_call_update()`, one op at a time): a
+//!    gate calls the op of the implementation its CPU's section is pinned
+//!    to, which is the active one for every section until step 2, so the
+//!    order does not matter.
+//! 2. The switch point (`guestgate_op_group_window()`, interrupts disabled
+//!    on the switching CPU): new sections are held back, every section
+//!    under way is waited out, the active implementation transfers the
+//!    shared state or says it is quiescent (else `EBUSY`, nothing
+//!    changed), the new implementation is made active and the sections go
+//!    on, pinned to it.
+//! 3. Every op to the active implementation's function: a section pinned
+//!    to it runs the same functions through a gate or directly.
+//!
+//! No grace period is needed: step 2 waits out every section, which is
+//! more than a grace period gives (it also holds new ones back), and no
+//! CPU runs a patch while another waits in step 2.
+//!
+//! `op_group_shim.c` has what is C: the sections, the switch point, the
+//! patching and the debugfs file `guestgate/op_groups`.
+
+use crate::bindings;
+use core::{ffi::c_void, mem::size_of, slice};
+use kernel::{ffi::c_int, prelude::*};
+
+mod c_api;
+
+/// The C group.
+pub(crate) type Group = bindings::guestgate_op_group;
+
+/// Holds the lock that serializes registrations and switches of every
+/// group.
+struct GroupLock(());
+
+impl GroupLock {
+    /// Takes the lock (a mutex): process context, outside any section.
+    fn lock() -> Self {
+        // SAFETY: The callers run in process context outside any section
+        // (the C API's requirement); released on drop.
+        unsafe { bindings::guestgate_op_group_lock() };
+        Self(())
+    }
+
+    /// Points every op of `grp` at `imp`'s function, or at its gate for
+    /// `bindings::GUESTGATE_OP_GROUP_GATES`.
+    ///
+    /// # Safety
+    ///
+    /// `grp` is registered (so valid: see [`valid`]), `imp` one of its
+    /// implementations or the gates.
+    unsafe fn patch(&self, grp: *mut Group, imp: u32) {
+        // SAFETY: The lock is held (`self`); the rest by the requirements.
+        unsafe { bindings::guestgate_op_group_patch(grp, imp) };
+    }
+}
+
+impl Drop for GroupLock {
+    fn drop(&mut self) {
+        // SAFETY: Locked in `lock()`, by this task.
+        unsafe { bindings::guestgate_op_group_unlock() };
+    }
+}
+
+/// Whether `grp` describes a group: an op or more, each with a key and a
+/// gate at a pointer-aligned offset, and two implementations or more, each
+/// with a function for every op, and per-CPU section state.
+///
+/// # Safety
+///
+/// `grp` is valid for reads, and so are its arrays of `nr_ops` ops and
+/// `nr_impls` implementations, and each implementation's `ops` up to the
+/// last op's offset, if the pointers are not NULL.
+unsafe fn valid(grp: *const Group) -> bool {
+    // SAFETY: `grp` is valid for reads by the safety requirements. Only
+    // the owner's fields are read, which nothing writes.
+    let (ops, nr_ops, impls, nr_impls, cpu) = unsafe {
+        (
+            (*grp).ops,
+            (*grp).nr_ops as usize,
+            (*grp).impls,
+            (*grp).nr_impls as usize,
+            (*grp).cpu,
+        )
+    };
+    if ops.is_null() || nr_ops == 0 || impls.is_null() || nr_impls < 2 || cpu.is_null() {
+        return false;
+    }
+    // SAFETY: Not NULL, `nr_ops` long by the safety requirements.
+    let ops = unsafe { slice::from_raw_parts(ops, nr_ops) };
+    // SAFETY: Not NULL, `nr_impls` long by the safety requirements.
+    let impls = unsafe { slice::from_raw_parts(impls, nr_impls) };
+    let ptr_size = size_of::<*const c_void>();
+    if ops
+        .iter()
+        .any(|op| op.key.is_null() || op.gate.is_null() || op.offset % ptr_size != 0)
+    {
+        return false;
+    }
+    impls.iter().all(|imp| {
+        !imp.ops.is_null()
+            && ops.iter().all(|op| {
+                // SAFETY: `imp.ops` is not NULL and, by the safety
+                // requirements, valid for reads of a pointer at `offset`,
+                // which is aligned (checked above).
+                let f = unsafe {
+                    imp.ops
+                        .cast::<u8>()
+                        .add(op.offset)
+                        .cast::<*const c_void>()
+                        .read()
+                };
+                !f.is_null()
+            })
+    })
+}
+
+/// `guestgate_op_group_register()`: see `include/linux/guestgate/op_group.h`.
+///
+/// Fields of the group that CPUs in sections read are reached through the
+/// raw pointer, never through a reference to the whole group.
+///
+/// # Safety
+///
+/// `grp` is valid for reads and writes, not moved or freed until it is
+/// unregistered, and its fields are as the header says.
+unsafe fn register(grp: *mut Group) -> Result {
+    let lock = GroupLock::lock();
+    // SAFETY: `grp` is valid by the safety requirements; the lock is held.
+    if unsafe { (*grp).registered } {
+        return Err(EEXIST);
+    }
+    // SAFETY: By the safety requirements, the arrays are as `valid` needs;
+    // `active` is written with the lock held only.
+    let ok = unsafe { valid(grp) && (*grp).active < (*grp).nr_impls };
+    if !ok {
+        return Err(EINVAL);
+    }
+    // SAFETY: Valid, as just checked; the lock is held.
+    if unsafe { bindings::guestgate_op_group_keys_taken(grp) } {
+        return Err(EBUSY);
+    }
+    // SAFETY: The lock is held: only this task reads or writes
+    // `registered` and the counters. Sections of a group registered
+    // before may still run: `active` stays as it is.
+    unsafe {
+        (*grp).switches = 0;
+        (*grp).refused = 0;
+        (*grp).timeouts = 0;
+        (*grp).registered = true;
+    }
+    // The ops point at the active implementation already, unless this is
+    // the first registration and the owner defined its static calls
+    // otherwise: the same functions either way.
+    // SAFETY: Valid, as just checked; `active` is an implementation.
+    unsafe { lock.patch(grp, (*grp).active) };
+    // SAFETY: The lock is held; `grp` stays valid until unregistered.
+    unsafe { bindings::guestgate_op_group_list_add(grp) };
+    Ok(())
+}
+
+/// `guestgate_op_group_unregister()`.
+///
+/// # Safety
+///
+/// `grp` is valid for reads and writes.
+unsafe fn unregister(grp: *mut Group) -> Result {
+    let _lock = GroupLock::lock();
+    // SAFETY: By the safety requirements; the lock is held.
+    if !unsafe { (*grp).registered } {
+        return Err(ENOENT);
+    }
+    // SAFETY: The lock is held; `grp` is on the list. `registered` is
+    // read and written with the lock held only.
+    unsafe {
+        bindings::guestgate_op_group_list_del(grp);
+        (*grp).registered = false;
+    }
+    Ok(())
+}
+
+/// `guestgate_op_group_switch()`.
+///
+/// # Safety
+///
+/// `grp` is valid for reads and writes. Process context, outside any
+/// section.
+unsafe fn switch(grp: *mut Group, to: u32) -> Result {
+    let lock = GroupLock::lock();
+    // SAFETY: By the safety requirements. These fields are written with
+    // the lock held only (`active` by the shim's switch point).
+    let (registered, nr_impls, active) =
+        unsafe { ((*grp).registered, (*grp).nr_impls, (*grp).active) };
+    if !registered {
+        return Err(ENOENT);
+    }
+    if to >= nr_impls {
+        return Err(EINVAL);
+    }
+    if to == active {
+        return Ok(());
+    }
+    // SAFETY: Registered, so valid; the gates exist.
+    unsafe { lock.patch(grp, bindings::GUESTGATE_OP_GROUP_GATES) };
+    // SAFETY: The lock is held; `to` is an implementation, not the active one.
+    let ret = unsafe { bindings::guestgate_op_group_window(grp, to) };
+    // SAFETY: The lock is held, so nothing writes `active`.
+    let now = unsafe { (*grp).active };
+    // SAFETY: Registered, so valid; `now` is an implementation.
+    unsafe { lock.patch(grp, now) };
+    // SAFETY: The counters are read and written with the lock held only.
+    unsafe {
+        match ret {
+            0 => (*grp).switches += 1,
+            e if e == -(kernel::bindings::ETIMEDOUT as c_int) => (*grp).timeouts += 1,
+            _ => (*grp).refused += 1,
+        }
+    }
+    match ret {
+        0 => Ok(()),
+        e => Err(Error::from_errno(e)),
+    }
+}

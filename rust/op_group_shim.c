@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guestgate: the sections of op groups, their switch point and their
+ * patching (op_group.rs has the switch's order, its checks and its
+ * bookkeeping).
+ *
+ * A CPU's sections of a group are pinned to one implementation: the first
+ * (outermost) section_begin() of the CPU reads the active one and marks the
+ * CPU busy (@nest); nested sections, in the same context or in a hardirq or
+ * NMI that came meanwhile, join it. The switch point makes the generation
+ * odd, so that no outermost section begins, waits until no CPU is busy,
+ * asks the implementation, publishes the new one and makes the generation
+ * even again: no section began before it and ended after it.
+ *
+ * Ordering: section_begin() writes @nest, then (a full barrier) reads
+ * @gen; the switch writes @gen, then (a full barrier) reads each @nest.
+ * Either the switch sees the CPU busy and waits for it, or the section
+ * sees the odd generation, unmarks itself and waits for the even one.
+ * No IPI is sent while sections wait with interrupts disabled: the switch
+ * point only reads other CPUs' memory, and static_call_update() (whose
+ * text_poke_bp() needs every CPU to take an IPI) runs before it and after
+ * it, never inside it, and never under stop_machine.
+ */
+#include <linux/atomic.h>
+#include <linux/cleanup.h>
+#include <linux/errno.h>
+#include <linux/export.h>
+#include <linux/hardirq.h>
+#include <linux/irqflags.h>
+#include <linux/list.h>
+#include <linux/lockdep.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/processor.h>
+#include <linux/sched/clock.h>
+#include <linux/seq_file.h>
+#include <linux/static_call.h>
+#include <linux/time64.h>
+
+#include "op_group_shim.h"
+
+/* How long the switch point waits for a section to end. */
+#define GUESTGATE_OP_GROUP_DRAIN_NS	NSEC_PER_SEC
+
+/* guestgate_op_group_register() is defined in op_group.rs. */
+EXPORT_SYMBOL_GPL(guestgate_op_group_register);
+/* guestgate_op_group_unregister() is defined in op_group.rs. */
+EXPORT_SYMBOL_GPL(guestgate_op_group_unregister);
+/* guestgate_op_group_switch() is defined in op_group.rs. */
+EXPORT_SYMBOL_GPL(guestgate_op_group_switch);
+
+static DEFINE_MUTEX(guestgate_op_group_mutex);
+static LIST_HEAD(guestgate_op_groups);
+
+void guestgate_op_group_lock(void)
+{
+	mutex_lock(&guestgate_op_group_mutex);
+}
+
+void guestgate_op_group_unlock(void)
+{
+	mutex_unlock(&guestgate_op_group_mutex);
+}
+
+bool guestgate_op_group_section_begin(struct guestgate_op_group *grp)
+{
+	struct guestgate_op_group_cpu *pc;
+	unsigned long flags, gen;
+
+	preempt_disable();
+	pc = this_cpu_ptr(grp->cpu);
+	if (pc->nest) {
+		/*
+		 * Join the CPU's section. An NMI may have come in the outer
+		 * section's window between marking the CPU and checking the
+		 * generation: it cannot tell, and refuses if a switch began
+		 * since the outer section read the generation.
+		 */
+		if (in_nmi()) {
+			/* The mark it may have interrupted, before the read. */
+			smp_mb();
+			if (READ_ONCE(grp->gen) != pc->pinned_gen)
+				goto refused;
+		}
+		WRITE_ONCE(pc->nest, pc->nest + 1);
+		return true;
+	}
+	/* No interrupt may join before the generation is checked. */
+	local_irq_save(flags);
+	for (;;) {
+		/* Pairs with the release that ends a switch: its @active. */
+		gen = smp_load_acquire(&grp->gen);
+		if (gen & 1) {
+			if (in_nmi()) {
+				local_irq_restore(flags);
+				goto refused;
+			}
+			cpu_relax();
+			continue;
+		}
+		pc->pinned = READ_ONCE(grp->active);
+		pc->pinned_gen = gen;
+		/* Mark, then re-read @gen: pairs with the switch's smp_mb(). */
+		smp_store_mb(pc->nest, 1);
+		if (READ_ONCE(grp->gen) == gen)
+			break;
+		/* A switch began: it may have missed the mark, or not. */
+		WRITE_ONCE(pc->nest, 0);
+	}
+	local_irq_restore(flags);
+	return true;
+
+refused:
+	atomic64_inc(&grp->nmi_refused);
+	preempt_enable();
+	return false;
+}
+EXPORT_SYMBOL_GPL(guestgate_op_group_section_begin);
+
+void guestgate_op_group_section_end(struct guestgate_op_group *grp)
+{
+	struct guestgate_op_group_cpu *pc = this_cpu_ptr(grp->cpu);
+
+	/* Every op call of the section comes before the CPU reads idle. */
+	smp_store_release(&pc->nest, pc->nest - 1);
+	preempt_enable();
+}
+EXPORT_SYMBOL_GPL(guestgate_op_group_section_end);
+
+const void *guestgate_op_group_ops(struct guestgate_op_group *grp)
+{
+	struct guestgate_op_group_cpu *pc;
+
+	guard(preempt)();
+	pc = this_cpu_ptr(grp->cpu);
+	if (unlikely(!READ_ONCE(pc->nest))) {
+		atomic64_inc(&grp->outside);
+		return grp->impls[READ_ONCE(grp->active)].ops;
+	}
+	return grp->impls[pc->pinned].ops;
+}
+EXPORT_SYMBOL_GPL(guestgate_op_group_ops);
+
+void guestgate_op_group_patch(struct guestgate_op_group *grp, unsigned int impl)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&guestgate_op_group_mutex);
+	for (i = 0; i < grp->nr_ops; i++) {
+		const struct guestgate_op *op = &grp->ops[i];
+		void *fn = op->gate;
+
+		if (impl != GUESTGATE_OP_GROUP_GATES)
+			fn = *(void *const *)((const char *)grp->impls[impl].ops + op->offset);
+		__static_call_update(op->key, op->tramp, fn);
+	}
+}
+
+/* The active implementation's answer: 0, or -EBUSY. */
+static int guestgate_op_group_ask(struct guestgate_op_group *grp, unsigned int to)
+{
+	const struct guestgate_op_impl *from = &grp->impls[grp->active];
+
+	if (from->transfer)
+		return from->transfer(grp->state, &grp->impls[to]);
+	if (from->quiescent)
+		return from->quiescent(grp->state, &grp->impls[to]) ? 0 : -EBUSY;
+	return -EBUSY;
+}
+
+int guestgate_op_group_window(struct guestgate_op_group *grp, unsigned int to)
+{
+	unsigned long flags;
+	u64 deadline;
+	int cpu, ret;
+
+	lockdep_assert_held(&guestgate_op_group_mutex);
+	/*
+	 * Interrupts off: a section begun by an interrupt on this CPU would
+	 * wait for the switch it interrupted.
+	 */
+	local_irq_save(flags);
+	WRITE_ONCE(grp->gen, grp->gen + 1);
+	/* Odd @gen, then read the marks: pairs with section_begin(). */
+	smp_mb();
+	deadline = local_clock() + GUESTGATE_OP_GROUP_DRAIN_NS;
+	/* A CPU goes offline only outside its sections: its @nest is 0. */
+	for_each_possible_cpu(cpu) {
+		/* Pairs with section_end(): the section's accesses first. */
+		while (smp_load_acquire(&per_cpu_ptr(grp->cpu, cpu)->nest)) {
+			if (time_after64(local_clock(), deadline)) {
+				ret = -ETIMEDOUT;
+				goto out;
+			}
+			cpu_relax();
+		}
+	}
+	ret = guestgate_op_group_ask(grp, to);
+	if (!ret)
+		WRITE_ONCE(grp->active, to);
+	else if (ret != -EBUSY)
+		ret = -EBUSY;
+out:
+	/* The new implementation, and the state it reads, before the gen. */
+	smp_store_release(&grp->gen, grp->gen + 1);
+	local_irq_restore(flags);
+	return ret;
+}
+
+bool guestgate_op_group_keys_taken(const struct guestgate_op_group *grp)
+{
+	const struct guestgate_op_group *other;
+	unsigned int i, j;
+
+	lockdep_assert_held(&guestgate_op_group_mutex);
+	list_for_each_entry(other, &guestgate_op_groups, node)
+		for (i = 0; i < grp->nr_ops; i++)
+			for (j = 0; j < other->nr_ops; j++)
+				if (grp->ops[i].key == other->ops[j].key)
+					return true;
+	return false;
+}
+
+void guestgate_op_group_list_add(struct guestgate_op_group *grp)
+{
+	lockdep_assert_held(&guestgate_op_group_mutex);
+	list_add_tail(&grp->node, &guestgate_op_groups);
+}
+
+void guestgate_op_group_list_del(struct guestgate_op_group *grp)
+{
+	lockdep_assert_held(&guestgate_op_group_mutex);
+	list_del(&grp->node);
+}
+
+int guestgate_op_groups_show(struct seq_file *m, void *unused)
+{
+	struct guestgate_op_group *grp;
+
+	seq_puts(m, "group active switches refused timeouts nmi_refused outside\n");
+	mutex_lock(&guestgate_op_group_mutex);
+	list_for_each_entry(grp, &guestgate_op_groups, node)
+		seq_printf(m, "%s %s %llu %llu %llu %lld %lld\n", grp->name,
+			   grp->impls[grp->active].name, grp->switches, grp->refused,
+			   grp->timeouts, atomic64_read(&grp->nmi_refused),
+			   atomic64_read(&grp->outside));
+	mutex_unlock(&guestgate_op_group_mutex);
+	return 0;
+}
