@@ -38,7 +38,14 @@ use crate::bindings;
 use core::{ffi::c_void, mem::size_of, slice};
 use kernel::{ffi::c_int, prelude::*};
 
+#[cfg(CONFIG_KUNIT)]
+mod bench;
 mod c_api;
+#[cfg(CONFIG_KUNIT)]
+mod kunit;
+// The Rust API; its callers so far are the KUnit case and the benchmark.
+#[cfg_attr(not(CONFIG_KUNIT), allow(dead_code))]
+mod section;
 
 /// The C group.
 pub(crate) type Group = bindings::guestgate_op_group;
@@ -161,6 +168,8 @@ unsafe fn register(grp: *mut Group) -> Result {
         (*grp).switches = 0;
         (*grp).refused = 0;
         (*grp).timeouts = 0;
+        (*grp).window_ns = 0;
+        (*grp).window_max_ns = 0;
         (*grp).registered = true;
     }
     // The ops point at the active implementation already, unless this is

@@ -29,6 +29,7 @@
 #include <linux/irqflags.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
+#include <linux/minmax.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/preempt.h>
@@ -37,8 +38,10 @@
 #include <linux/seq_file.h>
 #include <linux/static_call.h>
 #include <linux/time64.h>
+#include <kunit/visibility.h>
 
 #include "op_group_shim.h"
+#include "test_hooks.h"
 
 /* How long the switch point waits for a section to end. */
 #define GUESTGATE_OP_GROUP_DRAIN_NS	NSEC_PER_SEC
@@ -86,17 +89,22 @@ bool guestgate_op_group_section_begin(struct guestgate_op_group *grp)
 		WRITE_ONCE(pc->nest, pc->nest + 1);
 		return true;
 	}
-	/* No interrupt may join before the generation is checked. */
-	local_irq_save(flags);
+	/*
+	 * No interrupt may join before the generation is checked. Raw: a few
+	 * instructions that take no lock, from any context, NMI included;
+	 * lockdep's tracing of the flags would cost more than the section.
+	 */
+	raw_local_irq_save(flags);
 	for (;;) {
 		/* Pairs with the release that ends a switch: its @active. */
 		gen = smp_load_acquire(&grp->gen);
 		if (gen & 1) {
-			if (in_nmi()) {
-				local_irq_restore(flags);
+			raw_local_irq_restore(flags);
+			if (in_nmi())
 				goto refused;
-			}
+			/* Not marked: interrupts may come, and wait too. */
 			cpu_relax();
+			raw_local_irq_save(flags);
 			continue;
 		}
 		pc->pinned = READ_ONCE(grp->active);
@@ -108,7 +116,7 @@ bool guestgate_op_group_section_begin(struct guestgate_op_group *grp)
 		/* A switch began: it may have missed the mark, or not. */
 		WRITE_ONCE(pc->nest, 0);
 	}
-	local_irq_restore(flags);
+	raw_local_irq_restore(flags);
 	return true;
 
 refused:
@@ -120,8 +128,14 @@ EXPORT_SYMBOL_GPL(guestgate_op_group_section_begin);
 
 void guestgate_op_group_section_end(struct guestgate_op_group *grp)
 {
-	struct guestgate_op_group_cpu *pc = this_cpu_ptr(grp->cpu);
+	/* Raw: a caller's bug below may come with preemption enabled. */
+	struct guestgate_op_group_cpu *pc = raw_cpu_ptr(grp->cpu);
 
+	/* No section to end (a caller's bug): counted, nothing undone. */
+	if (unlikely(!pc->nest)) {
+		atomic64_inc(&grp->outside);
+		return;
+	}
 	/* Every op call of the section comes before the CPU reads idle. */
 	smp_store_release(&pc->nest, pc->nest - 1);
 	preempt_enable();
@@ -172,7 +186,7 @@ static int guestgate_op_group_ask(struct guestgate_op_group *grp, unsigned int t
 int guestgate_op_group_window(struct guestgate_op_group *grp, unsigned int to)
 {
 	unsigned long flags;
-	u64 deadline;
+	u64 start, deadline;
 	int cpu, ret;
 
 	lockdep_assert_held(&guestgate_op_group_mutex);
@@ -181,10 +195,11 @@ int guestgate_op_group_window(struct guestgate_op_group *grp, unsigned int to)
 	 * wait for the switch it interrupted.
 	 */
 	local_irq_save(flags);
+	start = local_clock();
 	WRITE_ONCE(grp->gen, grp->gen + 1);
 	/* Odd @gen, then read the marks: pairs with section_begin(). */
 	smp_mb();
-	deadline = local_clock() + GUESTGATE_OP_GROUP_DRAIN_NS;
+	deadline = start + GUESTGATE_OP_GROUP_DRAIN_NS;
 	/* A CPU goes offline only outside its sections: its @nest is 0. */
 	for_each_possible_cpu(cpu) {
 		/* Pairs with section_end(): the section's accesses first. */
@@ -204,7 +219,10 @@ int guestgate_op_group_window(struct guestgate_op_group *grp, unsigned int to)
 out:
 	/* The new implementation, and the state it reads, before the gen. */
 	smp_store_release(&grp->gen, grp->gen + 1);
+	start = local_clock() - start;
 	local_irq_restore(flags);
+	grp->window_ns += start;
+	grp->window_max_ns = max(grp->window_max_ns, start);
 	return ret;
 }
 
@@ -222,6 +240,71 @@ bool guestgate_op_group_keys_taken(const struct guestgate_op_group *grp)
 	return false;
 }
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * The group of the benchmark of Rust callers (rust/op_group/bench.rs): one
+ * op, two implementations that do nothing, never switched by the bench.
+ */
+noinline unsigned long guestgate_op_bench_a(unsigned long x)
+{
+	barrier();
+	return x;
+}
+
+noinline unsigned long guestgate_op_bench_b(unsigned long x)
+{
+	barrier();
+	return x + 1;
+}
+
+struct guestgate_op_bench_ops {
+	unsigned long (*op)(unsigned long x);
+};
+
+static const struct guestgate_op_bench_ops guestgate_op_bench_ops_a = {
+	.op = guestgate_op_bench_a,
+};
+
+static const struct guestgate_op_bench_ops guestgate_op_bench_ops_b = {
+	.op = guestgate_op_bench_b,
+};
+
+DEFINE_STATIC_CALL(__guestgate_op_bench, guestgate_op_bench_a);
+
+static unsigned long guestgate_op_bench_gate(unsigned long x)
+{
+	const struct guestgate_op_bench_ops *ops =
+		guestgate_op_group_ops(&guestgate_op_bench_group);
+
+	return ops->op(x);
+}
+
+static const struct guestgate_op guestgate_op_bench_group_ops[] = {
+	GUESTGATE_OP(__guestgate_op_bench, struct guestgate_op_bench_ops, op,
+		     guestgate_op_bench_gate),
+};
+
+static bool guestgate_op_bench_quiescent(void *state, const struct guestgate_op_impl *to)
+{
+	return true;
+}
+
+static const struct guestgate_op_impl guestgate_op_bench_impls[] = {
+	{ .name = "a", .ops = &guestgate_op_bench_ops_a,
+	  .quiescent = guestgate_op_bench_quiescent },
+	{ .name = "b", .ops = &guestgate_op_bench_ops_b,
+	  .quiescent = guestgate_op_bench_quiescent },
+};
+
+DEFINE_GUESTGATE_OP_GROUP(guestgate_op_bench_group, guestgate_op_bench_group_ops,
+			  guestgate_op_bench_impls, NULL);
+#endif
+
+/* guestgate_rs_op_group_bench(): benchmark of Rust callers, in op_group/bench.rs */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_rs_op_group_bench);
+/* guestgate_kunit_op_group_rust(): a Rust KUnit case in op_group/kunit.rs */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_kunit_op_group_rust);
+
 void guestgate_op_group_list_add(struct guestgate_op_group *grp)
 {
 	lockdep_assert_held(&guestgate_op_group_mutex);
@@ -238,13 +321,14 @@ int guestgate_op_groups_show(struct seq_file *m, void *unused)
 {
 	struct guestgate_op_group *grp;
 
-	seq_puts(m, "group active switches refused timeouts nmi_refused outside\n");
+	seq_puts(m, "group active switches refused timeouts ");
+	seq_puts(m, "window_ns window_max_ns nmi_refused outside\n");
 	mutex_lock(&guestgate_op_group_mutex);
 	list_for_each_entry(grp, &guestgate_op_groups, node)
-		seq_printf(m, "%s %s %llu %llu %llu %lld %lld\n", grp->name,
+		seq_printf(m, "%s %s %llu %llu %llu %llu %llu %lld %lld\n", grp->name,
 			   grp->impls[grp->active].name, grp->switches, grp->refused,
-			   grp->timeouts, atomic64_read(&grp->nmi_refused),
-			   atomic64_read(&grp->outside));
+			   grp->timeouts, grp->window_ns, grp->window_max_ns,
+			   atomic64_read(&grp->nmi_refused), atomic64_read(&grp->outside));
 	mutex_unlock(&guestgate_op_group_mutex);
 	return 0;
 }

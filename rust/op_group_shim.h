@@ -8,6 +8,7 @@
 #include <linux/guestgate/op_group.h>
 #include <linux/types.h>
 
+struct kunit;
 struct seq_file;
 
 /*
@@ -38,6 +39,20 @@ bool guestgate_op_group_keys_taken(const struct guestgate_op_group *grp);
 /* Adds @grp to, or removes it from, the list of registered groups. Lock held. */
 void guestgate_op_group_list_add(struct guestgate_op_group *grp);
 void guestgate_op_group_list_del(struct guestgate_op_group *grp);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * The group of the benchmark of Rust callers: the op __guestgate_op_bench,
+ * whose implementations return @x and @x + 1.
+ */
+unsigned long guestgate_op_bench_a(unsigned long x);
+unsigned long guestgate_op_bench_b(unsigned long x);
+DECLARE_STATIC_CALL(__guestgate_op_bench, guestgate_op_bench_a);
+extern struct guestgate_op_group guestgate_op_bench_group;
+
+/* A Rust KUnit case in op_group/kunit.rs, exported for guestgate_kunit.ko */
+void guestgate_kunit_op_group_rust(struct kunit *test);
+#endif
 
 /* debugfs guestgate/op_groups (device_shim.c's table) */
 int guestgate_op_groups_show(struct seq_file *m, void *unused);

@@ -74,6 +74,20 @@ int guestgate_rs_perf_fault(enum guestgate_perf_fault fault);
 int guestgate_rs_perf_bench(u32 kind, u64 calls, u64 *cycles);
 #endif
 
+/* op groups (rust/op_group/bench.rs) */
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * Benchmark of Rust callers: times @calls calls of one kind (0 the op of a
+ * registered group, a static call site patched like a C caller's, all in
+ * one section; 1 a direct call of the same function; 2 a pointer load and an
+ * indirect call of it; 3 one section per call of the op) and stores the
+ * TSC cycles in @cycles. Returns 0, -EINVAL for an unknown kind, or the
+ * group's registration error.
+ */
+int guestgate_rs_op_group_bench(u32 kind, u64 calls, u64 *cycles);
+#endif
+
 /* pfn cache (rust/pfn_cache/{fault_injection,bench}.rs) */
 
 /*

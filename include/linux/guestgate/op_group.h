@@ -143,8 +143,11 @@ struct guestgate_op_group_cpu {
  * @switches: switches done
  * @refused: switches refused by @quiescent or @transfer (-EBUSY)
  * @timeouts: switches abandoned because a section did not end
+ * @window_ns: time spent at switch points, interrupts disabled, in total
+ * @window_max_ns: the longest switch point
  * @nmi_refused: sections refused to NMIs during a switch
- * @outside: gate calls outside any section (a caller's bug)
+ * @outside: gate calls and section ends outside any section (a caller's
+ *           bug)
  *
  * The owner fills in the fields up to @cpu; the others are guestgate's.
  */
@@ -164,6 +167,8 @@ struct guestgate_op_group {
 	u64 switches;
 	u64 refused;
 	u64 timeouts;
+	u64 window_ns;
+	u64 window_max_ns;
 	atomic64_t nmi_refused;
 	atomic64_t outside;
 };
@@ -261,7 +266,7 @@ static inline unsigned int guestgate_op_group_active(const struct guestgate_op_g
  * Pins the CPU's sections to the active implementation and disables
  * preemption. Inside a section of @grp on this CPU, joins it. While a
  * switch waits out the sections, task and hardirq callers wait for its end
- * with interrupts disabled.
+ * (with interrupts as they found them).
  *
  * Context: Any context, NMI included.
  * Return: true, and the section must be ended with
@@ -275,6 +280,9 @@ bool guestgate_op_group_section_begin(struct guestgate_op_group *grp);
 /**
  * guestgate_op_group_section_end() - End a section.
  * @grp: the group
+ *
+ * Without a section to end on this CPU (a caller's bug), counts the call
+ * (@outside) and does nothing else.
  *
  * Context: The context of the matching section_begin(), on its CPU.
  */

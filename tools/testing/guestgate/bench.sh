@@ -221,6 +221,47 @@ pfn_cache_figures()
 		}' "$1"
 }
 
+# Op groups: cycles per call of each kind and its ratio to the direct call,
+# C and Rust callers, then the switch under load (guestgate_test/op_group).
+op_groups()
+{
+	echo "Op groups (guestgate_test/op_group_bench), TSC cycles per call, best of 7"
+	echo "runs of 100000, interrupts on, same run; ratio to the direct call:"
+	awk -F': ' '
+		{ v[$1] = $2 }
+		END {
+			n = v["calls"]
+			if (n == 0 || v["c_direct"] == 0 || v["rust_direct"] == 0 ||
+			    v["ret"] != 0 || v["mode"] != "group") {
+				print "  no results (or the switch run failed): see bench_op_group.txt"
+				exit
+			}
+			split("group direct indirect section", k, " ")
+			split("op through the group (one section)|direct call|pointer + indirect call|section begin + op + end", d, "|")
+			for (c = 1; c <= 2; c++) {
+				who = c == 1 ? "c" : "rust"
+				printf "  %s callers:\n", c == 1 ? "C" : "Rust"
+				for (i = 1; i <= 4; i++)
+					printf "    %-40s %7.1f  %.2f\n", d[i], v[who "_" k[i]] / n,
+						v[who "_" k[i]] / v[who "_direct"]
+			}
+			printf "  Switch under load (2 CPUs locking, NMI trylocks), %d switches in %d ms",
+				v["switches"], v["msecs"]
+			printf " (%d refused or abandoned):\n", v["switch_errors"]
+			printf "    wall time avg %.2f ms, max %.2f ms (patching of 3 ops to gates and back)\n",
+				v["switch_avg_ns"] / 1e6, v["switch_max_ns"] / 1e6
+			printf "    switch point (interrupts off) avg %.1f us, max %.1f us; grace periods: 0\n",
+				v["window_avg_ns"] / 1e3, v["window_max_ns"] / 1e3
+			printf "    lost %d, overlaps %d, torn %d, stuck %d\n", v["lost_increments"],
+				v["overlaps"], v["torn"], v["stuck"]
+		}' "$R/bench_op_group.txt"
+	echo "Sections in the built object (kernel callees not counted):"
+	count "$GG_TOP/guestgate.ko" guestgate_op_group_section_begin
+	count "$GG_TOP/guestgate.ko" guestgate_op_group_section_end
+	echo "  fall-through path: section_begin" \
+		"$(hot_insns "$GG_TOP/guestgate.ko" guestgate_op_group_section_begin) insns"
+}
+
 pfn_cache()
 {
 	local gg f
@@ -266,6 +307,8 @@ pfn_cache()
 	guest_entry
 	echo
 	kvm_exits
+	echo
+	op_groups
 	echo
 	echo "Dispatch path in the built objects (before run-time patching):"
 	count "$GG_TOP/guestgate.ko" "__SCT____guestgate_guest_state"

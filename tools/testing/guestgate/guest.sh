@@ -360,6 +360,12 @@ bench | bench-pfn)
 		for cpu in 0 1; do
 			taskset -c $cpu cat $DBG/guestgate_test/guest_entry_bench
 		done >"$R/bench_guest_entry.txt" 2>&1
+		# Op groups: calls from C and Rust, then a switch under load.
+		{
+			cat $DBG/guestgate_test/op_group_bench
+			echo "group 3000" >$DBG/guestgate_test/op_group
+			cat $DBG/guestgate_test/op_group
+		} >"$R/bench_op_group.txt" 2>&1
 	fi
 	# The pfn cache: fast path and baselines, zaps, refresh under a storm.
 	"$SELFTESTS/pfn_cache_bench" >"$R/bench_pfn_cache.txt" 2>&1

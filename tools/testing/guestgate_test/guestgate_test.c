@@ -181,6 +181,7 @@ static int __init gg_stress_init(void)
 		goto err_debugfs;
 	gg_stress_mediated_pmu_init(gg_stress_dir);
 	gg_test_op_group_init(gg_stress_dir);
+	gg_test_op_group_bench_init(gg_stress_dir);
 	/*
 	 * The doors last: what comes through a door opened during an init
 	 * that then fails (an open file, a perf event) is left with the freed

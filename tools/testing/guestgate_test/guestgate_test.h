@@ -175,6 +175,8 @@ void gg_stress_mediated_pmu_init(struct dentry *dir);
 
 /* op_group_locks.c: creates its debugfs file in @dir. */
 void gg_test_op_group_init(struct dentry *dir);
+/* op_group_bench.c: creates its debugfs file in @dir. */
+void gg_test_op_group_bench_init(struct dentry *dir);
 
 /* pfn_cache_device.c: /dev/guestgate_test, the pfn cache test device. */
 int gg_test_pfn_device_register(void);

@@ -292,6 +292,9 @@ DEFINE_GUESTGATE_OP_GROUP(gg_lock_group_no_transfer, gg_lock_group_ops,
  * @increments: critical sections run
  * @counter: the plain counter they incremented
  * @overlaps: critical sections that found another owner
+ * @windows: the group's switch points (switches done, refused, abandoned)
+ * @window_ns: its time at switch points, interrupts disabled
+ * @window_max_ns: the longest switch point
  * @at_switch: CPUs found inside a section at a switch point
  * @outside: the group's gate calls outside any section, during the run
  * @sum: the CPUs' figures summed
@@ -308,6 +311,9 @@ struct gg_opg_result {
 	u64 increments;
 	u64 counter;
 	u64 overlaps;
+	u64 windows;
+	u64 window_ns;
+	u64 window_max_ns;
 	u64 at_switch;
 	u64 outside;
 	struct gg_opg_cpu sum;
@@ -542,6 +548,11 @@ static int gg_opg_run(enum gg_opg_mode mode, unsigned int ms, struct gg_opg_resu
 		gg_opg_naive_switch(guestgate_op_group_active(gg_opg_group));
 	res->outside = atomic64_read(&gg_opg_group->outside) - res->outside;
 	res->at_switch = atomic64_read(&gg_opg_at_switch);
+	/* Reset by the run's registration. */
+	res->windows = gg_opg_group->switches + gg_opg_group->refused +
+		       gg_opg_group->timeouts;
+	res->window_ns = gg_opg_group->window_ns;
+	res->window_max_ns = gg_opg_group->window_max_ns;
 
 	res->increments = atomic64_read(&gg_opg_increments);
 	res->counter = gg_opg_counter;
@@ -580,6 +591,9 @@ static int gg_opg_show(struct seq_file *m, void *unused)
 		seq_printf(m, "switch_avg_ns: %llu\n",
 			   r->switches ? div64_u64(r->switch_total_ns, r->switches) : 0);
 		seq_printf(m, "switch_max_ns: %llu\n", r->switch_max_ns);
+		seq_printf(m, "window_avg_ns: %llu\n",
+			   r->windows ? div64_u64(r->window_ns, r->windows) : 0);
+		seq_printf(m, "window_max_ns: %llu\n", r->window_max_ns);
 		seq_printf(m, "sections: %llu\n", r->sum.sections);
 		seq_printf(m, "increments: %llu\n", r->increments);
 		seq_printf(m, "lost_increments: %lld\n", (s64)(r->increments - r->counter));

@@ -15,6 +15,7 @@
 #include <linux/static_call.h>
 
 #include "guestgate_kunit.h"
+#include "op_group_shim.h"
 
 struct gg_kunit_opg_ops {
 	int (*value)(void);
@@ -263,7 +264,14 @@ static void guestgate_op_group_sections(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestgate_op_group_switch(grp, 0), 0);
 }
 
+/* The Rust API, on guestgate.ko's own bench group. */
+static void guestgate_op_group_rust(struct kunit *test)
+{
+	guestgate_kunit_op_group_rust(test);
+}
+
 static struct kunit_case guestgate_op_group_cases[] = {
+	KUNIT_CASE(guestgate_op_group_rust),
 	KUNIT_CASE(guestgate_op_group_register_checks),
 	KUNIT_CASE(guestgate_op_group_switch_all_ops),
 	KUNIT_CASE(guestgate_op_group_sections),
