@@ -38,7 +38,8 @@ cd "$GG_TOP" || exit 1
 n=0
 fail=0
 
-# check DESCRIPTION COMMAND...: a TAP line; the output of a failure as comments.
+# check DESCRIPTION COMMAND...: a TAP line; the output of a failure as
+# comments before it, where (K)TAP parsers look for a test's log.
 check()
 {
 	local desc=$1 out
@@ -49,8 +50,8 @@ check()
 	if [ $? -eq 0 ] && [ -z "$out" ]; then
 		echo "ok $n $desc"
 	else
+		head -40 <<<"$out" | sed 's/^/# /'
 		echo "not ok $n $desc"
-		echo "$out" | head -40 | sed 's/^/# /'
 		fail=1
 	fi
 }
@@ -107,10 +108,10 @@ noinstr_canary()
 	out=$(python3 "$GG_TOOLS_DIR/noinstr-check.py" --kdir "$kdir" "$obj" 2>&1)
 	rc=$?
 	if [ $rc -ne 1 ] ||
-	   ! echo "$out" | grep -q "FAIL .*guestgate_canary_noinstr_leak" ||
-	   echo "$out" | grep "FAIL " | grep -qv guestgate_canary_noinstr_leak ||
-	   ! echo "$out" | grep -q "noinstr: guestgate_canary_noinstr_ok$"; then
-		echo "expected findings on guestgate_canary_noinstr_leak only (exit 1), got exit $rc:"
+	   ! grep -q "FAIL .*guestgate_canary_noinstr_leak" <<<"$out" ||
+	   grep "FAIL " <<<"$out" | grep -qv guestgate_canary_noinstr_leak ||
+	   ! grep -q "noinstr: guestgate_canary_noinstr_ok$" <<<"$out"; then
+		echo "findings on guestgate_canary_noinstr_leak only (exit 1) wanted, got exit $rc:"
 		echo "$out"
 	fi
 }
