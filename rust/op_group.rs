@@ -31,6 +31,12 @@
 //! more than a grace period gives (it also holds new ones back), and no
 //! CPU runs a patch while another waits in step 2.
 //!
+//! An implicit group (callers that cannot mark their sections) has no
+//! switch point: in step 2, each CPU moves its own sections to the new
+//! implementation in a work item, which runs between two of them
+//! (`guestgate_op_group_pin()`); once all have, no section of the old
+//! implementation is under way. Its implementations share no state.
+//!
 //! `op_group_shim.c` has what is C: the sections, the switch point, the
 //! patching and the debugfs file `guestgate/op_groups`.
 
@@ -49,6 +55,23 @@ mod section;
 
 /// The C group.
 pub(crate) type Group = bindings::guestgate_op_group;
+
+/// How a switch of an implicit group goes: the product's way, or (fault
+/// injection, for the tests of its users) with a step left out, so that
+/// the tests see what that step prevents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Steps {
+    /// Gates, each CPU's own move, then the new functions.
+    All,
+    /// No gates: every op patched from the old function to the new one,
+    /// one at a time, then each CPU's move. A section may see both.
+    #[cfg(CONFIG_KUNIT)]
+    NoGate,
+    /// No wait: this task moves every CPU's sections, and the switch
+    /// returns while CPUs may still be inside the old implementation.
+    #[cfg(CONFIG_KUNIT)]
+    NoWait,
+}
 
 /// Holds the lock that serializes registrations and switches of every
 /// group.
@@ -95,13 +118,14 @@ impl Drop for GroupLock {
 unsafe fn valid(grp: *const Group) -> bool {
     // SAFETY: `grp` is valid for reads by the safety requirements. Only
     // the owner's fields are read, which nothing writes.
-    let (ops, nr_ops, impls, nr_impls, cpu) = unsafe {
+    let (ops, nr_ops, impls, nr_impls, cpu, implicit) = unsafe {
         (
             (*grp).ops,
             (*grp).nr_ops as usize,
             (*grp).impls,
             (*grp).nr_impls as usize,
             (*grp).cpu,
+            (*grp).implicit,
         )
     };
     if ops.is_null() || nr_ops == 0 || impls.is_null() || nr_impls < 2 || cpu.is_null() {
@@ -120,6 +144,7 @@ unsafe fn valid(grp: *const Group) -> bool {
     }
     impls.iter().all(|imp| {
         !imp.ops.is_null()
+            && !(implicit && (imp.quiescent.is_some() || imp.transfer.is_some()))
             && ops.iter().all(|op| {
                 // SAFETY: `imp.ops` is not NULL and, by the safety
                 // requirements, valid for reads of a pointer at `offset`,
@@ -202,18 +227,25 @@ unsafe fn unregister(grp: *mut Group) -> Result {
     Ok(())
 }
 
-/// `guestgate_op_group_switch()`.
+/// `guestgate_op_group_switch()`, with every step of an implicit group's
+/// switch unless `steps` says otherwise (explicit groups ignore it).
 ///
 /// # Safety
 ///
 /// `grp` is valid for reads and writes. Process context, outside any
-/// section.
-unsafe fn switch(grp: *mut Group, to: u32) -> Result {
+/// section, not under `cpus_read_lock()`.
+pub(crate) unsafe fn switch(grp: *mut Group, to: u32, steps: Steps) -> Result {
     let lock = GroupLock::lock();
     // SAFETY: By the safety requirements. These fields are written with
     // the lock held only (`active` by the shim's switch point).
-    let (registered, nr_impls, active) =
-        unsafe { ((*grp).registered, (*grp).nr_impls, (*grp).active) };
+    let (registered, nr_impls, active, implicit) = unsafe {
+        (
+            (*grp).registered,
+            (*grp).nr_impls,
+            (*grp).active,
+            (*grp).implicit,
+        )
+    };
     if !registered {
         return Err(ENOENT);
     }
@@ -221,6 +253,12 @@ unsafe fn switch(grp: *mut Group, to: u32) -> Result {
         return Err(EINVAL);
     }
     if to == active {
+        return Ok(());
+    }
+    if implicit {
+        // SAFETY: Registered, so valid; the lock is held; `to` is an
+        // implementation, not the active one.
+        unsafe { switch_implicit(&lock, grp, to, steps) };
         return Ok(());
     }
     // SAFETY: Registered, so valid; the gates exist.
@@ -243,4 +281,54 @@ unsafe fn switch(grp: *mut Group, to: u32) -> Result {
         0 => Ok(()),
         e => Err(Error::from_errno(e)),
     }
+}
+
+impl Steps {
+    /// Whether the ops go through their gates.
+    fn gates(self) -> bool {
+        #[cfg(CONFIG_KUNIT)]
+        if self == Steps::NoGate {
+            return false;
+        }
+        true
+    }
+
+    /// Whether each CPU moves its own sections, and the switch waits.
+    fn wait(self) -> bool {
+        #[cfg(CONFIG_KUNIT)]
+        if self == Steps::NoWait {
+            return false;
+        }
+        true
+    }
+}
+
+/// The switch of an implicit group: gates, each CPU's own move to `to`,
+/// then `to`'s functions (or as `steps` says).
+///
+/// # Safety
+///
+/// `grp` is registered, implicit, and `to` one of its implementations, not
+/// the active one. Process context, not under `cpus_read_lock()`.
+unsafe fn switch_implicit(lock: &GroupLock, grp: *mut Group, to: u32, steps: Steps) {
+    // A gate calls the implementation its CPU's sections are pinned to,
+    // the active one on every CPU until the moves: the order of the
+    // patches does not matter. Without gates, each op goes straight to
+    // `to`'s function, and a section may run ops of both.
+    let first = if steps.gates() {
+        bindings::GUESTGATE_OP_GROUP_GATES
+    } else {
+        to
+    };
+    // SAFETY: Registered, so valid; `first` is the gates or `to`.
+    unsafe { lock.patch(grp, first) };
+    // Makes `to` active once every CPU runs it.
+    // SAFETY: The lock is held; `to` is an implementation; process
+    // context, not under `cpus_read_lock()` (the safety requirements).
+    unsafe { bindings::guestgate_op_group_pin(grp, to, steps.wait()) };
+    // Every CPU runs `to` through the gates: the same functions directly.
+    // SAFETY: Registered, so valid; `to` is an implementation.
+    unsafe { lock.patch(grp, to) };
+    // SAFETY: The counters are read and written with the lock held only.
+    unsafe { (*grp).switches += 1 };
 }

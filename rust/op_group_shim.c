@@ -4,13 +4,14 @@
  * patching (op_group.rs has the switch's order, its checks and its
  * bookkeeping).
  *
- * A CPU's sections of a group are pinned to one implementation: the first
- * (outermost) section_begin() of the CPU reads the active one and marks the
- * CPU busy (@nest); nested sections, in the same context or in a hardirq or
- * NMI that came meanwhile, join it. The switch point makes the generation
- * odd, so that no outermost section begins, waits until no CPU is busy,
- * asks the implementation, publishes the new one and makes the generation
- * even again: no section began before it and ended after it.
+ * A CPU's sections of a group run the active implementation, which does
+ * not change while one is under way: the first (outermost) section_begin()
+ * of the CPU marks it busy (@nest); nested sections, in the same context or
+ * in a hardirq or NMI that came meanwhile, join it. The switch point makes
+ * the generation odd, so that no outermost section begins, waits until no
+ * CPU is busy, asks the implementation, publishes the new one and makes
+ * the generation even again: no section began before it and ended after
+ * it.
  *
  * Ordering: section_begin() writes @nest, then (a full barrier) reads
  * @gen; the switch writes @gen, then (a full barrier) reads each @nest.
@@ -20,9 +21,18 @@
  * point only reads other CPUs' memory, and static_call_update() (whose
  * text_poke_bp() needs every CPU to take an IPI) runs before it and after
  * it, never inside it, and never under stop_machine.
+ *
+ * An implicit group has no marks and no switch point: each CPU moves its
+ * own sections to the new implementation (@pinned) in a work item, which
+ * runs in task context on that CPU, so never inside one of its sections
+ * (every section runs with preemption disabled, in a hardirq or in an
+ * NMI, and ends before the CPU schedules or returns to the task it
+ * interrupted).
  */
 #include <linux/atomic.h>
 #include <linux/cleanup.h>
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
 #include <linux/errno.h>
 #include <linux/export.h>
 #include <linux/hardirq.h>
@@ -38,6 +48,7 @@
 #include <linux/seq_file.h>
 #include <linux/static_call.h>
 #include <linux/time64.h>
+#include <linux/workqueue.h>
 #include <kunit/visibility.h>
 
 #include "op_group_shim.h"
@@ -107,7 +118,6 @@ bool guestgate_op_group_section_begin(struct guestgate_op_group *grp)
 			raw_local_irq_save(flags);
 			continue;
 		}
-		pc->pinned = READ_ONCE(grp->active);
 		pc->pinned_gen = gen;
 		/* Mark, then re-read @gen: pairs with the switch's smp_mb(). */
 		smp_store_mb(pc->nest, 1);
@@ -146,13 +156,20 @@ const void *guestgate_op_group_ops(struct guestgate_op_group *grp)
 {
 	struct guestgate_op_group_cpu *pc;
 
+	if (grp->implicit) {
+		/* The CPU's pin holds only between two schedules: a section. */
+		lockdep_assert_preemption_disabled();
+		return grp->impls[READ_ONCE(raw_cpu_ptr(grp->cpu)->pinned)].ops;
+	}
 	guard(preempt)();
 	pc = this_cpu_ptr(grp->cpu);
-	if (unlikely(!READ_ONCE(pc->nest))) {
+	/*
+	 * A section runs the implementation active when it began: the
+	 * switch point waits it out before it changes @active.
+	 */
+	if (unlikely(!READ_ONCE(pc->nest)))
 		atomic64_inc(&grp->outside);
-		return grp->impls[READ_ONCE(grp->active)].ops;
-	}
-	return grp->impls[pc->pinned].ops;
+	return grp->impls[READ_ONCE(grp->active)].ops;
 }
 EXPORT_SYMBOL_GPL(guestgate_op_group_ops);
 
@@ -224,6 +241,50 @@ out:
 	grp->window_ns += start;
 	grp->window_max_ns = max(grp->window_max_ns, start);
 	return ret;
+}
+
+/* The implicit group whose sections guestgate_op_group_pin() moves. Lock held. */
+static struct guestgate_op_group *guestgate_op_group_pin_grp;
+static unsigned int guestgate_op_group_pin_impl;
+static DEFINE_PER_CPU(struct work_struct, guestgate_op_group_pin_work);
+
+static void guestgate_op_group_pin_fn(struct work_struct *work)
+{
+	struct guestgate_op_group *grp = guestgate_op_group_pin_grp;
+
+	/* A bound workqueue, and hotplug held off: the work's own CPU. */
+	WARN_ON_ONCE(work != this_cpu_ptr(&guestgate_op_group_pin_work));
+	WRITE_ONCE(this_cpu_ptr(grp->cpu)->pinned, guestgate_op_group_pin_impl);
+}
+
+void guestgate_op_group_pin(struct guestgate_op_group *grp, unsigned int impl,
+			    bool each_cpu)
+{
+	int cpu;
+
+	lockdep_assert_held(&guestgate_op_group_mutex);
+	guestgate_op_group_pin_grp = grp;
+	guestgate_op_group_pin_impl = impl;
+	cpus_read_lock();
+	for_each_possible_cpu(cpu) {
+		struct work_struct *work = per_cpu_ptr(&guestgate_op_group_pin_work, cpu);
+
+		/* An offline CPU runs no section: its pin is written here. */
+		if (!each_cpu || !cpu_online(cpu)) {
+			WRITE_ONCE(per_cpu_ptr(grp->cpu, cpu)->pinned, impl);
+			continue;
+		}
+		/* Queueing orders the implementation's ops before the work. */
+		INIT_WORK(work, guestgate_op_group_pin_fn);
+		WARN_ON_ONCE(!queue_work_on(cpu, system_highpri_wq, work));
+	}
+	if (each_cpu) {
+		for_each_online_cpu(cpu)
+			flush_work(per_cpu_ptr(&guestgate_op_group_pin_work, cpu));
+	}
+	/* Every CPU's sections run @impl: the group's answer says so too. */
+	WRITE_ONCE(grp->active, impl);
+	cpus_read_unlock();
 }
 
 bool guestgate_op_group_keys_taken(const struct guestgate_op_group *grp)

@@ -34,6 +34,16 @@ void guestgate_op_group_patch(struct guestgate_op_group *grp, unsigned int impl)
  * in time); refused, nothing changed. Lock held; @to valid and not active.
  */
 int guestgate_op_group_window(struct guestgate_op_group *grp, unsigned int to);
+/*
+ * Moves the sections of the implicit group @grp to @impl, then makes @impl
+ * active: with @each_cpu, each online CPU writes its own pin in a work
+ * item, between two of its sections, and this returns once all have (no
+ * time limit: a CPU that never schedules holds it up); without it (fault
+ * injection only) this task writes them all. Lock held; sleeps; not under
+ * cpus_read_lock().
+ */
+void guestgate_op_group_pin(struct guestgate_op_group *grp, unsigned int impl,
+			    bool each_cpu);
 /* Whether a registered group has a static call of @grp's. Lock held. */
 bool guestgate_op_group_keys_taken(const struct guestgate_op_group *grp);
 /* Adds @grp to, or removes it from, the list of registered groups. Lock held. */

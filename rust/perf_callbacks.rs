@@ -16,26 +16,24 @@
 //! time, and a CPU inside an NMI or interrupt runs the new target as soon as
 //! `text_poke_bp()` has planted its INT3, before its serializing IPI can
 //! reach that CPU: a section that straddles the patch of `state` would run
-//! the old `state()` and then the new one. So `state` is never patched from
-//! one answer to another. Each switch of `state` is between two functions
-//! that answer alike on every CPU, and the answer changes through the gate:
+//! the old `state()` and then the new one.
 //!
-//! - register: `get_ip`, `handle_intel_pt_intr`, `handle_mediated_pmi`
-//!   first, behind `state()` (still 0); then `state` to the gate, every
-//!   CPU's gate closed (0 either way); then every CPU opens its own gate
-//!   between two of its sections; then `state` to the set's own function
-//!   (the gates are open: the same answers).
-//! - unregister: `state` to the gate, open (the same answers); then every
-//!   CPU closes its own gate between two of its sections; then `state` to
-//!   "return 0" (0 either way), then the other hooks, then an RCU grace
-//!   period, after which no CPU runs any hook of the set.
+//! So the four static calls are an implicit op group (`op_group.rs`,
+//! Documentation/op-groups.rst) of two implementations, "none" (every hook
+//! "return 0") and "registered" (the set, "return 0" for a hook it lacks),
+//! and registering or unregistering is a switch of the group: every hook
+//! to its gate, which calls the implementation of its CPU's sections; each
+//! CPU moving its own sections to the other implementation in a work item,
+//! between two of them; every hook to the new implementation's function.
+//! Each CPU's answers change once per switch, between two of its sections,
+//! and no section mixes hooks of two sets, or of a set and of "none". Once
+//! every CPU has moved, no CPU runs a hook of the set it left: unregister
+//! returns with no hook of the set under way, NMIs included.
 //!
-//! Each CPU's answer therefore changes once per switch, between two of its
-//! sections, and no section mixes hooks of two sets, or of a set and of
-//! "none". Upstream 6.12 patches `state` before `get_ip` on registration
-//! and resets them with no grace period between, so a sample can see the
-//! guest's state and an IP of 0; and any switch that patches `state` from
-//! one answer to another can give one sample a guest IP with host flags.
+//! Upstream 6.12 patches `state` before `get_ip` on registration and resets
+//! them with no grace period between, so a sample can see the guest's state
+//! and an IP of 0; and any switch that patches `state` from one answer to
+//! another can give one sample a guest IP with host flags.
 
 use crate::bindings;
 use core::{

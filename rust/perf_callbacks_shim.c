@@ -4,12 +4,11 @@
  * bridge to the kernel's perf.
  *
  * static_call is C-only: this shim defines the four static calls, exports
- * them for the inline dispatch functions of <linux/guestgate/perf.h>, and lets
- * perf_callbacks.rs switch one hook at a time (guestgate_perf_switch()).
- * It also holds the gate through which state() passes while a set is
- * switched in or out: a per-CPU flag that each CPU flips for itself, between
- * two of its reading sections (guestgate_perf_set_gates()). The order of the
- * switches, the waits between them and the bookkeeping are Rust's.
+ * them for the inline dispatch functions of <linux/guestgate/perf.h>, and
+ * makes them an implicit op group (Documentation/op-groups.rst) of two
+ * implementations: "none", every hook "return 0", and "registered", the
+ * registered set. perf_callbacks.rs registers and unregisters a set by
+ * switching the group; the op group code has the switch.
  *
  * The bridge registers guestgate's dispatch as the kernel's single set of
  * perf guest-info callbacks, so that perf attributes its samples through
@@ -21,8 +20,6 @@
  */
 #include <linux/atomic.h>
 #include <linux/build_bug.h>
-#include <linux/cpu.h>
-#include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/module.h>
@@ -34,7 +31,6 @@
 #include <linux/static_call.h>
 #include <linux/stddef.h>
 #include <linux/string.h>
-#include <linux/workqueue.h>
 #include <kunit/visibility.h>
 
 #include "perf_callbacks_shim.h"
@@ -69,7 +65,7 @@ EXPORT_SYMBOL_GPL(guestgate_register_guest_info_callbacks);
 /* guestgate_unregister_guest_info_callbacks() is defined in perf_callbacks.rs. */
 EXPORT_SYMBOL_GPL(guestgate_unregister_guest_info_callbacks);
 
-/* Serializes registrations; held across the switch and its grace periods. */
+/* Serializes registrations; held across the switch of the group. */
 static DEFINE_MUTEX(guestgate_perf_mutex);
 
 void guestgate_perf_lock(void)
@@ -82,98 +78,106 @@ void guestgate_perf_unlock(void)
 	mutex_unlock(&guestgate_perf_mutex);
 }
 
+/*
+ * "return 0": the target that static_call_update() turns into an inline
+ * "xor %eax, %eax" at every call site. Never called through a pointer
+ * (kCFI would refuse a call of it as a hook's type): the gates test for it.
+ */
+#define GUESTGATE_RET0	((void *)__static_call_return0)
+
 /* A hook, or "return 0" in its place. */
-static void *guestgate_hook_or_ret0(void *fn)
-{
-	return fn ?: (void *)__static_call_return0;
-}
+#define guestgate_hook_or_ret0(fn)	((fn) ?: (typeof(fn))GUESTGATE_RET0)
+
+static const struct guestgate_guest_info_callbacks guestgate_perf_none = {
+	.state = GUESTGATE_RET0,
+	.get_ip = GUESTGATE_RET0,
+	.handle_intel_pt_intr = GUESTGATE_RET0,
+	.handle_mediated_pmi = GUESTGATE_RET0,
+};
 
 /*
- * The gate. While a set is switched in or out, state() is the gate's
- * function: the set's state() on a CPU whose gate is open, 0 on one whose
- * gate is closed. A CPU's gate is written only by a work item on that CPU.
- * A work item runs between two reading sections of its CPU, never inside
- * one: task sections have preemption disabled, and a section in an
- * interrupt or NMI runs to its end before the interrupted work item goes
- * on. So every section of a CPU sees its gate either open or closed,
- * whatever the number of state() calls it makes.
+ * The registered set, with "return 0" for a hook it has not. Written only
+ * while "none" is active (no CPU's sections read it), with the perf lock
+ * held.
  */
-static DEFINE_PER_CPU(bool, guestgate_perf_gate);
-static DEFINE_PER_CPU(struct work_struct, guestgate_perf_gate_work);
-static bool guestgate_perf_gate_value;
+static struct guestgate_guest_info_callbacks guestgate_perf_set = {
+	.state = GUESTGATE_RET0,
+	.get_ip = GUESTGATE_RET0,
+	.handle_intel_pt_intr = GUESTGATE_RET0,
+	.handle_mediated_pmi = GUESTGATE_RET0,
+};
 
-DEFINE_STATIC_CALL_RET0(__guestgate_gate_state,
-			*((struct guestgate_guest_info_callbacks *)NULL)->state);
-
-static unsigned int guestgate_gate_state(void)
-{
-	if (!this_cpu_read(guestgate_perf_gate))
-		return 0;
-	return static_call(__guestgate_gate_state)();
-}
-
-static void guestgate_perf_gate_fn(struct work_struct *work)
-{
-	this_cpu_write(guestgate_perf_gate, READ_ONCE(guestgate_perf_gate_value));
-}
-
-void guestgate_perf_set_gates(bool open, bool each_cpu)
-{
-	int cpu;
-
-	lockdep_assert_held(&guestgate_perf_mutex);
-
-	WRITE_ONCE(guestgate_perf_gate_value, open);
-	cpus_read_lock();
-	for_each_possible_cpu(cpu) {
-		struct work_struct *work = per_cpu_ptr(&guestgate_perf_gate_work, cpu);
-
-		/* An offline CPU runs no section: its gate is written here. */
-		if (!each_cpu || !cpu_online(cpu)) {
-			WRITE_ONCE(per_cpu(guestgate_perf_gate, cpu), open);
-			continue;
-		}
-		INIT_WORK(work, guestgate_perf_gate_fn);
-		queue_work_on(cpu, system_highpri_wq, work);
-	}
-	if (each_cpu) {
-		for_each_online_cpu(cpu)
-			flush_work(per_cpu_ptr(&guestgate_perf_gate_work, cpu));
-	}
-	cpus_read_unlock();
-}
-
-void guestgate_perf_switch(enum guestgate_perf_hook hook,
-			   const struct guestgate_guest_info_callbacks *cbs)
+void guestgate_perf_set_load(const struct guestgate_guest_info_callbacks *cbs)
 {
 	lockdep_assert_held(&guestgate_perf_mutex);
-
-	switch (hook) {
-	case GUESTGATE_PERF_STATE:
-		static_call_update(__guestgate_guest_state,
-				   guestgate_hook_or_ret0(cbs ? cbs->state : NULL));
-		break;
-	case GUESTGATE_PERF_GET_IP:
-		static_call_update(__guestgate_guest_get_ip,
-				   guestgate_hook_or_ret0(cbs ? cbs->get_ip : NULL));
-		break;
-	case GUESTGATE_PERF_INTEL_PT_INTR:
-		static_call_update(__guestgate_guest_handle_intel_pt_intr,
-				   guestgate_hook_or_ret0(cbs ? cbs->handle_intel_pt_intr : NULL));
-		break;
-	case GUESTGATE_PERF_MEDIATED_PMI:
-		static_call_update(__guestgate_guest_handle_mediated_pmi,
-				   guestgate_hook_or_ret0(cbs ? cbs->handle_mediated_pmi : NULL));
-		break;
-	case GUESTGATE_PERF_GATE_TARGET:
-		static_call_update(__guestgate_gate_state,
-				   guestgate_hook_or_ret0(cbs ? cbs->state : NULL));
-		break;
-	case GUESTGATE_PERF_STATE_GATED:
-		static_call_update(__guestgate_guest_state, guestgate_gate_state);
-		break;
+	WARN_ON_ONCE(guestgate_op_group_active(&guestgate_perf_group) != GUESTGATE_PERF_NONE);
+	if (!cbs) {
+		guestgate_perf_set = guestgate_perf_none;
+		return;
 	}
+	guestgate_perf_set.state = guestgate_hook_or_ret0(cbs->state);
+	guestgate_perf_set.get_ip = guestgate_hook_or_ret0(cbs->get_ip);
+	guestgate_perf_set.handle_intel_pt_intr =
+		guestgate_hook_or_ret0(cbs->handle_intel_pt_intr);
+	guestgate_perf_set.handle_mediated_pmi =
+		guestgate_hook_or_ret0(cbs->handle_mediated_pmi);
 }
+
+/* The set this CPU's sections run, for the gates. */
+static const struct guestgate_guest_info_callbacks *guestgate_perf_gate_set(void)
+{
+	return guestgate_op_group_ops(&guestgate_perf_group);
+}
+
+static unsigned int guestgate_perf_gate_state(void)
+{
+	unsigned int (*fn)(void) = guestgate_perf_gate_set()->state;
+
+	return (void *)fn == GUESTGATE_RET0 ? 0 : fn();
+}
+
+static unsigned long guestgate_perf_gate_get_ip(void)
+{
+	unsigned long (*fn)(void) = guestgate_perf_gate_set()->get_ip;
+
+	return (void *)fn == GUESTGATE_RET0 ? 0 : fn();
+}
+
+static unsigned int guestgate_perf_gate_pt_intr(void)
+{
+	unsigned int (*fn)(void) = guestgate_perf_gate_set()->handle_intel_pt_intr;
+
+	return (void *)fn == GUESTGATE_RET0 ? 0 : fn();
+}
+
+static void guestgate_perf_gate_mediated_pmi(void)
+{
+	void (*fn)(void) = guestgate_perf_gate_set()->handle_mediated_pmi;
+
+	if ((void *)fn != GUESTGATE_RET0)
+		fn();
+}
+
+static const struct guestgate_op guestgate_perf_ops[] = {
+	GUESTGATE_OP(__guestgate_guest_state, struct guestgate_guest_info_callbacks,
+		     state, guestgate_perf_gate_state),
+	GUESTGATE_OP(__guestgate_guest_get_ip, struct guestgate_guest_info_callbacks,
+		     get_ip, guestgate_perf_gate_get_ip),
+	GUESTGATE_OP(__guestgate_guest_handle_intel_pt_intr,
+		     struct guestgate_guest_info_callbacks, handle_intel_pt_intr,
+		     guestgate_perf_gate_pt_intr),
+	GUESTGATE_OP(__guestgate_guest_handle_mediated_pmi,
+		     struct guestgate_guest_info_callbacks, handle_mediated_pmi,
+		     guestgate_perf_gate_mediated_pmi),
+};
+
+static const struct guestgate_op_impl guestgate_perf_impls[] = {
+	[GUESTGATE_PERF_NONE] = { .name = "none", .ops = &guestgate_perf_none },
+	[GUESTGATE_PERF_REGISTERED] = { .name = "registered", .ops = &guestgate_perf_set },
+};
+
+DEFINE_GUESTGATE_OP_GROUP_IMPLICIT(guestgate_perf_group, guestgate_perf_ops,
+				   guestgate_perf_impls);
 
 /*
  * The bridge. perf calls these from its PMI (NMI) and from its hrtimer
@@ -339,7 +343,11 @@ static int guestgate_bridge_verify(struct perf_event *event)
 	u64 counted, enabled, running;
 	int ret;
 
-	/* No set can be registered: the module is not live yet. */
+	/*
+	 * No set can be registered (the module is not live yet), and the
+	 * group is not registered yet: state() is "return 0", borrowed here
+	 * and given back.
+	 */
 	atomic_set(&guestgate_bridge_probes, 0);
 	static_call_update(__guestgate_guest_state, guestgate_bridge_probe);
 	perf_event_enable(event);
@@ -352,7 +360,7 @@ static int guestgate_bridge_verify(struct perf_event *event)
 		ret = 1;
 	else
 		ret = counted >= 10 * GUESTGATE_PROBE_NS ? 0 : -EAGAIN;
-	static_call_update(__guestgate_guest_state, (void *)&__static_call_return0);
+	static_call_update(__guestgate_guest_state, GUESTGATE_RET0);
 	return ret;
 }
 
@@ -376,7 +384,7 @@ int guestgate_perf_callbacks_show(struct seq_file *m, void *unused)
 	return 0;
 }
 
-int guestgate_perf_bridge_register(void)
+static int guestgate_bridge_register(void)
 {
 	struct perf_event *probe;
 	void *kvm_init_sym;
@@ -438,7 +446,7 @@ err_notifier:
 	return ret;
 }
 
-void guestgate_perf_bridge_unregister(void)
+static void guestgate_bridge_unregister(void)
 {
 	if (!guestgate_bridge_active)
 		return;
@@ -446,6 +454,26 @@ void guestgate_perf_bridge_unregister(void)
 	perf_unregister_guest_info_callbacks(&guestgate_bridge_cbs);
 	unregister_module_notifier(&guestgate_bridge_nb);
 	guestgate_bridge_active = false;
+}
+
+int guestgate_perf_bridge_register(void)
+{
+	int ret;
+
+	/* The bridge's check borrows state() before the group owns it. */
+	ret = guestgate_bridge_register();
+	if (ret)
+		return ret;
+	ret = guestgate_op_group_register(&guestgate_perf_group);
+	if (ret)
+		guestgate_bridge_unregister();
+	return ret;
+}
+
+void guestgate_perf_bridge_unregister(void)
+{
+	guestgate_op_group_unregister(&guestgate_perf_group);
+	guestgate_bridge_unregister();
 }
 
 /* guestgate_kunit_perf_guard(): a Rust KUnit case in perf_callbacks.rs */

@@ -8,26 +8,17 @@
 #ifndef _GUESTGATE_PERF_CALLBACKS_SHIM_H
 #define _GUESTGATE_PERF_CALLBACKS_SHIM_H
 
+#include <linux/guestgate/op_group.h>
 #include <linux/guestgate/perf.h>
 #include <linux/types.h>
 
 struct kunit;
 struct seq_file;
 
-/*
- * The static calls that guestgate_perf_switch() points: one per hook of
- * struct guestgate_guest_info_callbacks, and the gate's.
- * @GUESTGATE_PERF_GATE_TARGET: what the gate calls on a CPU whose gate is
- * open (@cbs->state). @GUESTGATE_PERF_STATE_GATED: state() through the gate
- * (@cbs unused).
- */
-enum guestgate_perf_hook {
-	GUESTGATE_PERF_STATE,
-	GUESTGATE_PERF_GET_IP,
-	GUESTGATE_PERF_INTEL_PT_INTR,
-	GUESTGATE_PERF_MEDIATED_PMI,
-	GUESTGATE_PERF_GATE_TARGET,
-	GUESTGATE_PERF_STATE_GATED,
+/* The implementations of guestgate_perf_group, by index. */
+enum guestgate_perf_impl {
+	GUESTGATE_PERF_NONE,
+	GUESTGATE_PERF_REGISTERED,
 };
 
 /**
@@ -52,18 +43,21 @@ struct guestgate_perf_stats {
 void guestgate_perf_lock(void);
 void guestgate_perf_unlock(void);
 /*
- * Points @hook's static call at @cbs's function, or at "return 0" if @cbs
- * is NULL or has no such function. Called with guestgate_perf_lock() held.
+ * The group of the four static calls (an implicit op group), registered
+ * by guestgate_perf_bridge_register() and unregistered by
+ * guestgate_perf_bridge_unregister().
  */
-void guestgate_perf_switch(enum guestgate_perf_hook hook,
-			   const struct guestgate_guest_info_callbacks *cbs);
+extern struct guestgate_op_group guestgate_perf_group;
 /*
- * Opens or closes the gate of every CPU. With @each_cpu, each online CPU
- * writes its own, between two of its reading sections, and this returns
- * once all have; without it (fault injection only) this task writes them
- * all. Called with guestgate_perf_lock() held; sleeps.
+ * Makes @cbs the "registered" implementation, "return 0" for each hook it
+ * has not (every hook if @cbs is NULL). Called with guestgate_perf_lock()
+ * held, while "none" is active.
  */
-void guestgate_perf_set_gates(bool open, bool each_cpu);
+void guestgate_perf_set_load(const struct guestgate_guest_info_callbacks *cbs);
+/*
+ * Registers the bridge (unless perf_bridge=0), then guestgate_perf_group;
+ * unregistered in the reverse order.
+ */
 int guestgate_perf_bridge_register(void);
 void guestgate_perf_bridge_unregister(void);
 /* debugfs guestgate/perf_callbacks (device_shim.c's table) */

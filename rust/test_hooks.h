@@ -42,13 +42,14 @@ struct guestgate_gpc;
 /* perf callbacks (rust/perf_callbacks/{fault_injection,bench}.rs) */
 
 /*
- * The switch of the perf callbacks, for guestgate_rs_perf_fault():
+ * The switch of the perf callbacks' op group, for guestgate_rs_perf_fault():
  * @GUESTGATE_PERF_FAULT_NONE: the product's switch.
- * @GUESTGATE_PERF_FAULT_NO_WAIT: unregister waits for no reader: no grace
- * period, the gates written from the unregistering CPU.
- * @GUESTGATE_PERF_FAULT_NO_GATE: the switch without the gate: state()
- * patched straight from "return 0" to the set's and back, the other hooks
- * ordered around it with grace periods.
+ * @GUESTGATE_PERF_FAULT_NO_WAIT: the switch waits for no CPU: the
+ * switching task moves every CPU's sections itself, and unregister returns
+ * while hooks of the set may still run.
+ * @GUESTGATE_PERF_FAULT_NO_GATE: the switch without gates: every hook
+ * patched straight from "return 0" to the set's and back, one at a time,
+ * state() first.
  */
 enum guestgate_perf_fault {
 	GUESTGATE_PERF_FAULT_NONE,

@@ -37,7 +37,7 @@ unsafe extern "C" fn guestgate_op_group_unregister(grp: *mut Group) -> c_int {
 #[no_mangle]
 unsafe extern "C" fn guestgate_op_group_switch(grp: *mut Group, to: u32) -> c_int {
     // SAFETY: By the safety requirements.
-    from_result(|| unsafe { switch(grp, to) }.map(|()| 0))
+    from_result(|| unsafe { switch(grp, to, Steps::All) }.map(|()| 0))
 }
 
 bindings::c_prototype!(guestgate_op_group_register: unsafe extern "C" fn(*mut Group) -> c_int);

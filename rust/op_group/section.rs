@@ -57,7 +57,7 @@ impl<G> GroupRef<G> {
     /// atomic-context bug the kernel reports).
     pub(crate) fn switch(&self, to: u32) -> Result {
         // SAFETY: As in `register`.
-        unsafe { switch(self.grp, to) }
+        unsafe { switch(self.grp, to, Steps::All) }
     }
 
     /// Begins a section of the group's ops on this CPU, ended when the

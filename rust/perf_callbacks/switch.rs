@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Registration and unregistration: the group switch (see the module's
-//! documentation), serialized by one lock, and its counters.
+//! Registration and unregistration: a switch of the perf group (see the
+//! module's documentation), serialized by one lock, and its counters.
 
 use super::*;
+use crate::op_group::{self, Steps};
 
 /// The registered set, or NULL. Written with the switch lock held.
 pub(super) static REGISTERED: AtomicPtr<Callbacks> = AtomicPtr::new(ptr::null_mut());
@@ -22,20 +23,26 @@ impl SwitchLock {
         Self(())
     }
 
-    /// Points `hook` at `cbs`'s function, or at "return 0".
-    fn switch(&self, hook: bindings::guestgate_perf_hook, cbs: *const Callbacks) {
-        // SAFETY: The lock is held (`self`). `cbs` is NULL or, by the
-        // callers' contract, a set that stays valid while registered.
-        unsafe { bindings::guestgate_perf_switch(hook, cbs) };
-    }
-
-    /// Opens or closes every CPU's gate, each CPU its own between two of
-    /// its sections; returns once all have.
-    fn set_gates(&self, open: bool) {
-        let each_cpu = fault() != bindings::GUESTGATE_PERF_FAULT_NO_WAIT;
-        // SAFETY: The lock is held (`self`); process context (documented
-        // requirement of register and unregister).
-        unsafe { bindings::guestgate_perf_set_gates(open, each_cpu) };
+    /// Switches the perf group to `imp`, every hook at once for every
+    /// caller (or with the step the injected fault leaves out).
+    fn switch(&self, imp: bindings::guestgate_perf_impl) -> Result {
+        let steps = match fault() {
+            #[cfg(CONFIG_KUNIT)]
+            bindings::GUESTGATE_PERF_FAULT_NO_WAIT => Steps::NoWait,
+            #[cfg(CONFIG_KUNIT)]
+            bindings::GUESTGATE_PERF_FAULT_NO_GATE => Steps::NoGate,
+            _ => Steps::All,
+        };
+        // SAFETY: The group is defined by the shim, never moved or freed;
+        // the callers are in process context, outside any section and not
+        // under `cpus_read_lock()` (the C API's context).
+        unsafe {
+            op_group::switch(
+                ptr::addr_of_mut!(bindings::guestgate_perf_group),
+                imp,
+                steps,
+            )
+        }
     }
 }
 
@@ -44,17 +51,6 @@ impl Drop for SwitchLock {
         // SAFETY: Locked in `lock()`, by this task.
         unsafe { bindings::guestgate_perf_unlock() };
     }
-}
-
-/// Waits until every reading section that began before has ended, and every
-/// hook call that began before has returned.
-pub(super) fn wait_for_readers() {
-    if fault() == bindings::GUESTGATE_PERF_FAULT_NO_WAIT {
-        return;
-    }
-    // SAFETY: FFI call; may sleep, and the callers are in process context
-    // (documented requirement of register and unregister).
-    unsafe { kernel::bindings::synchronize_rcu() };
 }
 
 /// Installs `cbs`: see `guestgate_register_guest_info_callbacks()`.
@@ -76,23 +72,12 @@ pub(super) unsafe fn register(cbs: *const Callbacks) -> Result {
         EBUSYS.fetch_add(1, Relaxed);
         return Err(EBUSY);
     }
-    // get_ip and the PT handler are behind state(), which answers 0:
-    // nothing calls them yet. The mediated PMI hook is not gated; `cbs` is
-    // valid from the call on.
-    lock.switch(bindings::GUESTGATE_PERF_GET_IP, cbs);
-    lock.switch(bindings::GUESTGATE_PERF_INTEL_PT_INTR, cbs);
-    lock.switch(bindings::GUESTGATE_PERF_MEDIATED_PMI, cbs);
-    if fault() == bindings::GUESTGATE_PERF_FAULT_NO_GATE {
-        lock.switch(bindings::GUESTGATE_PERF_STATE, cbs);
-    } else {
-        // Through the gates, all closed: 0 as before.
-        lock.switch(bindings::GUESTGATE_PERF_GATE_TARGET, cbs);
-        lock.switch(bindings::GUESTGATE_PERF_STATE_GATED, ptr::null());
-        // Each CPU starts answering with `cbs` between two of its sections.
-        lock.set_gates(true);
-        // The gates are open: the same answers without them.
-        lock.switch(bindings::GUESTGATE_PERF_STATE, cbs);
-    }
+    // SAFETY: The lock is held and nothing is registered: "none" is active.
+    // `cbs` is valid for reads (checked above).
+    unsafe { bindings::guestgate_perf_set_load(cbs) };
+    // The group is registered for the module's lifetime (`Bridge`): an
+    // implicit group's switch to one of its implementations then succeeds.
+    lock.switch(bindings::GUESTGATE_PERF_REGISTERED)?;
     REGISTERED.store(cbs.cast_mut(), Relaxed);
     REGISTRATIONS.fetch_add(1, Relaxed);
     Ok(())
@@ -105,27 +90,11 @@ pub(super) fn unregister(cbs: *const Callbacks) -> Result {
         ENOENTS.fetch_add(1, Relaxed);
         return Err(ENOENT);
     }
-    if fault() == bindings::GUESTGATE_PERF_FAULT_NO_GATE {
-        // The gate's old scheme: state() first, then a wait for every
-        // section that may have seen it answer for `cbs`.
-        lock.switch(bindings::GUESTGATE_PERF_STATE, ptr::null());
-        wait_for_readers();
-    } else {
-        // Through the gates, all open: the same answers.
-        lock.switch(bindings::GUESTGATE_PERF_STATE_GATED, ptr::null());
-        // Each CPU stops answering with `cbs` between two of its sections:
-        // once all have, no section that saw `cbs` answer is under way.
-        lock.set_gates(false);
-        // The gates are closed: 0 either way.
-        lock.switch(bindings::GUESTGATE_PERF_STATE, ptr::null());
-        lock.switch(bindings::GUESTGATE_PERF_GATE_TARGET, ptr::null());
-    }
-    lock.switch(bindings::GUESTGATE_PERF_GET_IP, ptr::null());
-    lock.switch(bindings::GUESTGATE_PERF_INTEL_PT_INTR, ptr::null());
-    lock.switch(bindings::GUESTGATE_PERF_MEDIATED_PMI, ptr::null());
-    // No CPU is inside any hook of `cbs` once every call that began before
-    // has returned, NMIs included: the caller may free them.
-    wait_for_readers();
+    // Once every CPU has moved its sections to "none", no CPU is inside
+    // any hook of `cbs`, NMIs included: the caller may free them.
+    lock.switch(bindings::GUESTGATE_PERF_NONE)?;
+    // SAFETY: The lock is held and "none" is active again.
+    unsafe { bindings::guestgate_perf_set_load(ptr::null()) };
     REGISTERED.store(ptr::null_mut(), Relaxed);
     UNREGISTRATIONS.fetch_add(1, Relaxed);
     Ok(())

@@ -45,6 +45,20 @@
  * context, a hardirq or an NMI, joins it. It must not wait for other CPUs
  * other than through the group's own ops (no IPIs, no sleeping, no
  * synchronize_*()).
+ *
+ * Implicit sections
+ *
+ * Callers that cannot mark their sections (perf core, which calls a
+ * guest-info callback several times for one sample) use an implicit group
+ * (@implicit): a section is any stretch of calls that runs with preemption
+ * disabled, in a hardirq or in an NMI, and nothing is marked. A switch
+ * points every op at its gate, and then each CPU moves its own sections to
+ * the new implementation in a work item, which runs between two of them;
+ * once every CPU has, no section of the old implementation is under way,
+ * every op is pointed at the new one's function and the switch returns.
+ * With no switch point at which every CPU is outside its sections, the
+ * implementations of an implicit group share no state: they declare
+ * neither @quiescent nor @transfer, and every switch is allowed.
  */
 
 /**
@@ -101,7 +115,8 @@ struct guestgate_op_impl;
  *            @to's; 0, or -EBUSY to refuse the switch (state unchanged)
  *
  * A switch away from this implementation calls @transfer if it is set,
- * else @quiescent; with neither, every switch away is refused. Either runs
+ * else @quiescent; with neither, every switch away is refused, but in an
+ * implicit group, whose implementations declare neither. Either runs
  * at the switch point: interrupts disabled, on the switching CPU, while
  * every CPU is outside its sections and waits for the switch to end. It
  * must be short, must not sleep, must not wait for other CPUs and must not
@@ -117,8 +132,8 @@ struct guestgate_op_impl {
 /**
  * struct guestgate_op_group_cpu - a group's section on one CPU (private)
  * @nest: sections begun and not ended on the CPU; 0 outside any
- * @pinned: the implementation its sections run
- * @pinned_gen: the switch generation @pinned was read in
+ * @pinned: implicit groups: the implementation the CPU's sections run
+ * @pinned_gen: the switch generation the CPU's outermost section began in
  */
 struct guestgate_op_group_cpu {
 	unsigned int nest;
@@ -135,6 +150,7 @@ struct guestgate_op_group_cpu {
  *         defined with, active at registration
  * @nr_impls: how many, 2 or more
  * @state: passed to @quiescent and @transfer
+ * @implicit: callers do not mark their sections (see "Implicit sections")
  * @cpu: per-CPU section state (DEFINE_GUESTGATE_OP_GROUP() defines it)
  * @gen: switch generation: odd while a switch waits out the sections
  * @active: the implementation sections begun now run
@@ -158,6 +174,7 @@ struct guestgate_op_group {
 	const struct guestgate_op_impl *impls;
 	unsigned int nr_impls;
 	void *state;
+	bool implicit;
 	struct guestgate_op_group_cpu __percpu *cpu;
 
 	unsigned long gen;
@@ -181,6 +198,19 @@ struct guestgate_op_group {
  * @state_ptr: its shared state, for the implementations' callbacks
  */
 #define DEFINE_GUESTGATE_OP_GROUP(grp, op_array, impl_array, state_ptr)		\
+	__DEFINE_GUESTGATE_OP_GROUP(grp, op_array, impl_array, state_ptr, false)
+
+/**
+ * DEFINE_GUESTGATE_OP_GROUP_IMPLICIT() - Define a group whose callers do
+ * not mark their sections.
+ * @grp: the group's name
+ * @op_array: its ops, an array of struct guestgate_op
+ * @impl_array: its implementations, which share no state
+ */
+#define DEFINE_GUESTGATE_OP_GROUP_IMPLICIT(grp, op_array, impl_array)		\
+	__DEFINE_GUESTGATE_OP_GROUP(grp, op_array, impl_array, NULL, true)
+
+#define __DEFINE_GUESTGATE_OP_GROUP(grp, op_array, impl_array, state_ptr, impl_sections) \
 	static DEFINE_PER_CPU(struct guestgate_op_group_cpu, grp##_cpu);	\
 	struct guestgate_op_group grp = {					\
 		.name = #grp,							\
@@ -189,6 +219,7 @@ struct guestgate_op_group {
 		.impls = impl_array,						\
 		.nr_impls = ARRAY_SIZE(impl_array),				\
 		.state = state_ptr,						\
+		.implicit = impl_sections,					\
 		.cpu = &grp##_cpu,						\
 	}
 
@@ -204,8 +235,9 @@ struct guestgate_op_group {
  * Return: 0; -EINVAL if @grp has no op or no array of ops, fewer than two
  * implementations, an implementation without ops or without a function for
  * some op, an op without a key or a gate or at an offset not aligned to a
- * pointer, or no per-CPU state; -EEXIST if it is registered; -EBUSY if a
- * registered group has one of its static calls.
+ * pointer, or no per-CPU state, or an implicit group with an
+ * implementation that declares @quiescent or @transfer; -EEXIST if it is
+ * registered; -EBUSY if a registered group has one of its static calls.
  */
 int guestgate_op_group_register(struct guestgate_op_group *grp);
 
@@ -232,7 +264,9 @@ int guestgate_op_group_unregister(struct guestgate_op_group *grp);
  * @transfer or @quiescent, makes @to active (or, refused, keeps the
  * active one), lets the sections go on, and points every op at the active
  * implementation's function. Switches are serialized. Returns once no
- * section runs the old implementation.
+ * section runs the old implementation. An implicit group's switch has each
+ * CPU move its sections to @to in a work item instead (see "Implicit
+ * sections"), and is never refused.
  *
  * The caller must hold nothing that a section may wait for (a lock of the
  * group taken outside a section, say): the patching waits for every CPU
@@ -251,6 +285,9 @@ int guestgate_op_group_switch(struct guestgate_op_group *grp, unsigned int to);
  * guestgate_op_group_active() - The implementation sections begun now run.
  * @grp: the group
  *
+ * During an implicit group's switch, CPUs that have not moved yet still
+ * run the one this answered before.
+ *
  * Context: Any context.
  * Return: an index in @grp->impls.
  */
@@ -261,7 +298,7 @@ static inline unsigned int guestgate_op_group_active(const struct guestgate_op_g
 
 /**
  * guestgate_op_group_section_begin() - Begin a section of a group's ops.
- * @grp: the group, registered
+ * @grp: the group, registered, not implicit
  *
  * Pins the CPU's sections to the active implementation and disables
  * preemption. Inside a section of @grp on this CPU, joins it. While a
@@ -294,9 +331,11 @@ void guestgate_op_group_section_end(struct guestgate_op_group *grp);
  * @grp: the group
  *
  * Outside any section (a caller's bug) it counts the call and answers the
- * active implementation's.
+ * active implementation's. In an implicit group, it answers the
+ * implementation of this CPU's sections.
  *
- * Context: Any context, inside a section of @grp.
+ * Context: Any context, inside a section of @grp (implicit groups: with
+ * preemption disabled, in a hardirq or in an NMI).
  * Return: the implementation's @ops.
  */
 const void *guestgate_op_group_ops(struct guestgate_op_group *grp);

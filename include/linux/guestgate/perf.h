@@ -54,11 +54,12 @@ struct guestgate_guest_info_callbacks {
  * guestgate_register_guest_info_callbacks() - Install a set of callbacks.
  * @cbs: The set. It must stay valid, unchanged, until it is unregistered.
  *
- * Patches every dispatch site to call the set's hooks: the other hooks
- * first, behind state(); then each CPU starts answering with @cbs->state
- * between two of its reading sections (see below), never within one.
+ * Patches every dispatch site to call the set's hooks, all at once for
+ * every caller: each CPU starts answering with @cbs between two of its
+ * reading sections (see below), never within one.
  *
- * Context: Process context; sleeps (text patching). Not from a callback.
+ * Context: Process context, not under cpus_read_lock(); sleeps (text
+ * patching, a work item on every CPU). Not from a callback.
  * Return: 0 on success; -EINVAL if @cbs, @cbs->state or @cbs->get_ip is
  * NULL; -EBUSY if a set (this one included) is registered.
  */
@@ -68,11 +69,11 @@ int guestgate_register_guest_info_callbacks(const struct guestgate_guest_info_ca
  * guestgate_unregister_guest_info_callbacks() - Remove the registered set.
  * @cbs: The set passed to guestgate_register_guest_info_callbacks().
  *
- * Each CPU stops answering with @cbs->state between two of its reading
- * sections, never within one; then every site is switched back to "return
- * 0", and an RCU grace period waits for the calls still under way.
+ * Each CPU stops answering with @cbs between two of its reading sections,
+ * never within one; then every site is switched back to "return 0".
  *
- * Context: Process context; sleeps. Not from a callback.
+ * Context: Process context, not under cpus_read_lock(); sleeps. Not from
+ * a callback.
  * Return: 0 on success; -ENOENT if @cbs is not the registered set. On
  * success no CPU is executing, or will execute, any hook of @cbs, NMIs
  * included: the caller may free them and unload.

@@ -476,8 +476,8 @@ if [ "$mode" = check ]; then
 		[ -r "$d/results" ] && cp "$d/results" "$R/canary/$(basename "$d").ktap"
 	done
 	rmmod guestgate_misuse_kunit
-	# The use after free that unregister's grace periods prevent, with
-	# them switched off: KASAN must report it. The run ends at the first
+	# The use after free that unregister's wait for every CPU prevents,
+	# with the wait switched off: KASAN must report it. The run ends at the first
 	# hook that sees its object freed under it (and reads it), or after
 	# 5000 unregisters or 300 s.
 	phase canary:uaf_no_rcu_wait 360

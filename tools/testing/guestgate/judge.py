@@ -676,7 +676,7 @@ def judge_canary(results):
     suite.add("PASS" if any("guestgate_canary" in h for h in hits) else "FAIL",
               "the dmesg check flags the canary's WARN")
     suite.add("PASS" if any(UAF_RE.search(h) for h in hits) else "FAIL",
-              "KASAN reports the use after unregister without grace periods",
+              "KASAN reports the use after an unregister that does not wait",
               "no 'BUG: KASAN: ...use-after-free in uaf_*' line in " + os.path.join(d, "dmesg.txt"))
     leak_file = os.path.join(results, "kmemleak.txt")
     planted = os.path.exists(leak_file) and any(

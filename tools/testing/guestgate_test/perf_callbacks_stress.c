@@ -14,8 +14,8 @@
  *
  * Modes (debugfs guestgate_test/perf, "MODE SWITCHES SECONDS"):
  * - torn: two sets through guestgate. Torn sections must be 0.
- * - torn_no_gate: the same through guestgate's switch without its gate
- *   (CONFIG_KUNIT fault injection): state() patched straight from one
+ * - torn_no_gate: the same through guestgate's switch without its gates
+ *   (CONFIG_KUNIT fault injection): each hook patched straight from one
  *   answer to the other. Torn sections must be seen.
  * - naive: two sets through four static calls of this module switched one by
  *   one, as upstream 6.12 does (state first, no grace period between the
@@ -29,7 +29,7 @@
  * - samples, samples_no_gate: no readers here; the readers are real perf
  *   samples that the kselftest takes and checks. One set, whose state() is
  *   nonzero on the odd-numbered CPUs only, registered and unregistered
- *   through guestgate's switch, with or without its gate.
+ *   through guestgate's switch, with or without its gates.
  *
  * A run is a number of register + unregister pairs, SWITCHES, so that a slow
  * machine does as much as a fast one. The modes that plant a bug (naive,
@@ -63,8 +63,8 @@
  * writer to free it: well above QEMU's TCG time slice, in which one vCPU
  * runs up to 100 ms while the other stands still, its clock running on. A
  * hold shorter than that had mostly run out by the time the other vCPU got
- * to free the object, and a missing grace period went unseen for hundreds
- * of unregisters.
+ * to free the object, and a missing wait went unseen for hundreds of
+ * unregisters.
  */
 #define UAF_LINGER_NS	(300 * NSEC_PER_MSEC)
 #define UAF_HOLD_US	5000
@@ -136,8 +136,8 @@ static const struct guestgate_guest_info_callbacks set2 = {
 
 /*
  * The uaf set: every hook reads the object, and get_ip() in task context
- * takes a while, so that a missing grace period lets the object be freed
- * under it.
+ * takes a while, so that an unregister that does not wait for every CPU
+ * lets the object be freed under it.
  */
 struct uaf_obj {
 	unsigned long magic;
@@ -169,9 +169,10 @@ static unsigned long uaf_get_ip(void)
 
 	/*
 	 * In a task, hold on to the object until the writer frees one (or
-	 * UAF_LINGER_NS passed), then read it again. With unregister's grace
-	 * periods the writer cannot free it before this hook returned, and this
-	 * waits out the linger; without them, this read is a use after free.
+	 * UAF_LINGER_NS passed), then read it again. As unregister waits for
+	 * every CPU, the writer cannot free it before this hook returned, and
+	 * this waits out the linger; without the wait, this read is a use
+	 * after free.
 	 */
 	if (ctx_now() == GG_CTX_TASK) {
 		/* Pairs with the writer's release after kfree(). */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit suite of guestgate's op groups: registration's checks, the switch
- * of every op of a group, refusals by quiescence and by transfer, and
- * sections. A group of this module's own: two ops, three implementations
+ * of every op of a group, refusals by quiescence and by transfer,
+ * sections, and implicit groups. A group of this module's own: two ops, three implementations
  * (the third declares no way out). The switch under load, with NMI users,
  * is op_group_test's (guestgate_test.ko).
  *
@@ -10,7 +10,9 @@
  * registration: the cases run in order, each but the last leaving the
  * group on the first implementation.
  */
+#include <linux/cpumask.h>
 #include <linux/guestgate.h>
+#include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/static_call.h>
 
@@ -92,7 +94,16 @@ static const struct guestgate_op_impl gg_kunit_impls[] = {
 	{ .name = "c", .ops = &gg_kunit_c },
 };
 
+/* a and b again, declaring nothing: an implicit group's implementations. */
+static const struct guestgate_op_impl gg_kunit_plain_impls[] = {
+	{ .name = "a", .ops = &gg_kunit_a },
+	{ .name = "b", .ops = &gg_kunit_b },
+};
+
 DEFINE_GUESTGATE_OP_GROUP(gg_kunit_group, gg_kunit_ops, gg_kunit_impls, &gg_kunit_state);
+/* Over the same static calls, registered while gg_kunit_group is not. */
+DEFINE_GUESTGATE_OP_GROUP_IMPLICIT(gg_kunit_implicit, gg_kunit_ops, gg_kunit_plain_impls);
+DEFINE_GUESTGATE_OP_GROUP_IMPLICIT(gg_kunit_implicit_bad, gg_kunit_ops, gg_kunit_impls);
 /* Another group over the same static calls: refused while the first is registered. */
 DEFINE_GUESTGATE_OP_GROUP(gg_kunit_twin, gg_kunit_ops, gg_kunit_impls, &gg_kunit_state);
 
@@ -264,6 +275,64 @@ static void guestgate_op_group_sections(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, guestgate_op_group_switch(grp, 0), 0);
 }
 
+/* Every CPU's sections of @grp run @impl. */
+static bool gg_kunit_all_pinned(struct guestgate_op_group *grp, unsigned int impl)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (READ_ONCE(per_cpu_ptr(grp->cpu, cpu)->pinned) != impl)
+			return false;
+	return true;
+}
+
+/*
+ * An implicit group: no way out to declare, every CPU moved by the switch,
+ * the gates answer by the CPU's pin. Leaves gg_kunit_group registered, on
+ * a, as it found it.
+ */
+static void guestgate_op_group_implicit(struct kunit *test)
+{
+	struct guestgate_op_group *grp = &gg_kunit_implicit;
+	const void *ops;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, guestgate_op_group_active(&gg_kunit_group), 0);
+	KUNIT_ASSERT_EQ(test, guestgate_op_group_unregister(&gg_kunit_group), 0);
+	gg_kunit_grp = grp;
+	/* Implementations that declare a transfer or quiescence. */
+	KUNIT_EXPECT_EQ(test, guestgate_op_group_register(&gg_kunit_implicit_bad), -EINVAL);
+
+	/* No ASSERT until gg_kunit_group is back: the later cases need it. */
+	ret = guestgate_op_group_register(grp);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	if (!ret) {
+		KUNIT_EXPECT_TRUE(test, gg_kunit_all_pinned(grp, 0));
+		KUNIT_EXPECT_EQ(test, guestgate_op_group_switch(grp, 2), -EINVAL);
+		KUNIT_EXPECT_EQ(test, guestgate_op_group_switch(grp, 1), 0);
+		KUNIT_EXPECT_EQ(test, guestgate_op_group_active(grp), 1);
+		KUNIT_EXPECT_TRUE(test, gg_kunit_all_pinned(grp, 1));
+		KUNIT_EXPECT_EQ(test, static_call(gg_kunit_value)(), 2);
+		KUNIT_EXPECT_EQ(test, static_call(gg_kunit_scaled)(2), 40);
+		/* A gate's view: this CPU's pin, no section marked or counted. */
+		preempt_disable();
+		ops = guestgate_op_group_ops(grp);
+		preempt_enable();
+		KUNIT_EXPECT_PTR_EQ(test, ops, (const void *)&gg_kunit_b);
+		KUNIT_EXPECT_EQ(test, atomic64_read(&grp->outside), 0);
+
+		KUNIT_EXPECT_EQ(test, guestgate_op_group_switch(grp, 0), 0);
+		KUNIT_EXPECT_TRUE(test, gg_kunit_all_pinned(grp, 0));
+		KUNIT_EXPECT_EQ(test, static_call(gg_kunit_value)(), 1);
+		KUNIT_EXPECT_EQ(test, grp->switches, 2);
+		KUNIT_EXPECT_EQ(test, grp->refused, 0);
+		KUNIT_EXPECT_EQ(test, guestgate_op_group_unregister(grp), 0);
+	}
+
+	gg_kunit_grp = &gg_kunit_group;
+	KUNIT_EXPECT_EQ(test, guestgate_op_group_register(&gg_kunit_group), 0);
+}
+
 /* The Rust API, on guestgate.ko's own bench group. */
 static void guestgate_op_group_rust(struct kunit *test)
 {
@@ -275,6 +344,7 @@ static struct kunit_case guestgate_op_group_cases[] = {
 	KUNIT_CASE(guestgate_op_group_register_checks),
 	KUNIT_CASE(guestgate_op_group_switch_all_ops),
 	KUNIT_CASE(guestgate_op_group_sections),
+	KUNIT_CASE(guestgate_op_group_implicit),
 	KUNIT_CASE(guestgate_op_group_refusals),
 	{}
 };

@@ -15,7 +15,7 @@
  * all say host, and no guest sample may come from an even-numbered CPU.
  *
  * - samples.torn_free: guestgate's switch; no sample may be torn.
- * - samples.no_gate_tears: the switch without its gate (test-only fault
+ * - samples.no_gate_tears: the switch without its gates (test-only fault
  *   injection), which patches state() from one answer to the other under
  *   samples in flight: some sample must be torn, or the check could not
  *   see the bug.
@@ -252,7 +252,7 @@ TEST_F_TIMEOUT(samples, torn_free, STRESS_SECONDS + 60)
 }
 
 /*
- * The check can see the bug: the switch without its gate patches state()
+ * The check can see the bug: the switch without its gates patches state()
  * from one answer to the other under samples in flight, and tears some.
  */
 TEST_F_TIMEOUT(samples, no_gate_tears, 600)
