@@ -82,35 +82,18 @@ static int gg_stress_perf_open(struct inode *inode, struct file *file)
 static ssize_t gg_stress_perf_write(struct file *file, const char __user *ubuf,
 				    size_t len, loff_t *ppos)
 {
-	char buf[48], *args, *name, *num;
-	unsigned int switches, seconds;
+	u32 v[2];	/* switches, seconds */
 	int mode, ret;
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	args = strim(buf);
-	name = strsep(&args, " ");
-	num = strsep(&args, " ");
-	if (!num || !args)
-		return -EINVAL;
-	mode = match_string(gg_stress_mode_names, GG_STRESS_NR_MODES, name);
+	mode = gg_test_parse_run(ubuf, len, gg_stress_mode_names, GG_STRESS_NR_MODES,
+				 v, ARRAY_SIZE(v));
 	if (mode < 0)
 		return mode;
-	ret = kstrtouint(num, 10, &switches);
-	if (ret)
-		return ret;
-	ret = kstrtouint(args, 10, &seconds);
-	if (ret)
-		return ret;
-	if (!switches || switches > GG_STRESS_MAX_SWITCHES ||
-	    !seconds || seconds > GG_STRESS_MAX_SECONDS)
+	if (!v[0] || v[0] > GG_STRESS_MAX_SWITCHES || !v[1] || v[1] > GG_STRESS_MAX_SECONDS)
 		return -EINVAL;
 
 	mutex_lock(&gg_stress_lock);
-	ret = gg_stress_perf_run(mode, switches, seconds, &gg_stress_last);
+	ret = gg_stress_perf_run(mode, v[0], v[1], &gg_stress_last);
 	gg_stress_last_ret = ret;
 	mutex_unlock(&gg_stress_lock);
 	return ret ?: len;
@@ -124,6 +107,34 @@ static const struct file_operations gg_stress_perf_fops = {
 	.release = single_release,
 	.write = gg_stress_perf_write,
 };
+
+int gg_test_parse_run(const char __user *ubuf, size_t len, const char *const *modes,
+		      unsigned int nr_modes, u32 *vals, unsigned int nr_vals)
+{
+	char buf[64], *args, *name, *tok;
+	unsigned int i;
+	int mode, ret;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	args = strim(buf);
+	name = strsep(&args, " ");
+	mode = match_string(modes, nr_modes, name);
+	if (mode < 0)
+		return mode;
+	for (i = 0; i < nr_vals; i++) {
+		tok = strsep(&args, " ");
+		if (!tok)
+			return -EINVAL;
+		ret = kstrtou32(tok, 10, &vals[i]);
+		if (ret)
+			return ret;
+	}
+	return args ? -EINVAL : mode;
+}
 
 int gg_test_best_of(s64 (*batch)(void *arg, unsigned int kind), void *arg,
 		    unsigned int nr_kinds, unsigned int runs, u64 *best)

@@ -73,6 +73,24 @@ int gg_stress_perf_run(enum gg_stress_mode mode, unsigned int switches,
 		       unsigned int seconds, struct gg_stress_result *res);
 
 /**
+ * gg_test_parse_run() - parse a run's command, written to a debugfs file
+ * @ubuf: the user's buffer
+ * @len: its length
+ * @modes: the names of the modes
+ * @nr_modes: how many
+ * @vals: the numbers that follow the mode's name
+ * @nr_vals: how many there must be
+ *
+ * The command is "MODE V1 ... Vn", blank-separated, decimal.
+ *
+ * Return: the index of the mode in @modes; -EINVAL for an unknown mode, a
+ * missing or extra number or a command too long, -EFAULT, or kstrtou32()'s
+ * error.
+ */
+int gg_test_parse_run(const char __user *ubuf, size_t len, const char *const *modes,
+		      unsigned int nr_modes, u32 *vals, unsigned int nr_vals);
+
+/**
  * gg_test_best_of() - the least TSC cycles of each kind of timed batch
  * @batch: runs one batch of @kind; returns its TSC cycles or a -errno
  * @arg: passed to @batch

@@ -57,7 +57,6 @@
 #include <linux/fs.h>
 #include <linux/guestgate.h>
 #include <linux/irqflags.h>
-#include <linux/kstrtox.h>
 #include <linux/mutex.h>
 #include <linux/perf_event.h>
 #include <linux/preempt.h>
@@ -66,7 +65,6 @@
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 #include <asm/tsc.h>
 
 #include "guestgate_test.h"
@@ -411,28 +409,11 @@ static int gg_mpmu_switch_open(struct inode *inode, struct file *file)
 static ssize_t gg_mpmu_switch_write(struct file *file, const char __user *ubuf,
 				    size_t len, loff_t *ppos)
 {
-	char buf[64], *args, *name, *tok[3];
-	u32 val[3];
-	int mode, ret, i;
+	u32 val[3];	/* ms, guest_us, events */
+	int mode, ret;
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	args = strim(buf);
-	name = strsep(&args, " ");
-	for (i = 0; i < 3; i++) {
-		tok[i] = strsep(&args, " ");
-		if (!tok[i])
-			return -EINVAL;
-		ret = kstrtou32(tok[i], 10, &val[i]);
-		if (ret)
-			return ret;
-	}
-	if (args)
-		return -EINVAL;
-	mode = match_string(gg_mpmu_mode_names, GG_MPMU_NR_MODES, name);
+	mode = gg_test_parse_run(ubuf, len, gg_mpmu_mode_names, GG_MPMU_NR_MODES,
+				 val, ARRAY_SIZE(val));
 	if (mode < 0)
 		return mode;
 	if (!val[0] || val[0] > GG_MPMU_MAX_MS || val[1] > GG_MPMU_MAX_GUEST_US ||

@@ -48,7 +48,6 @@
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/guestgate.h>
-#include <linux/kstrtox.h>
 #include <linux/kthread.h>
 #include <linux/math64.h>
 #include <linux/mutex.h>
@@ -58,7 +57,6 @@
 #include <linux/slab.h>
 #include <linux/static_call.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 #include <asm/apic.h>
 #include <asm/nmi.h>
 
@@ -619,23 +617,10 @@ static int gg_opg_open(struct inode *inode, struct file *file)
 static ssize_t gg_opg_write(struct file *file, const char __user *ubuf, size_t len,
 			    loff_t *ppos)
 {
-	char buf[32], *args, *name;
 	int mode, ret;
 	u32 ms;
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	args = strim(buf);
-	name = strsep(&args, " ");
-	if (!args)
-		return -EINVAL;
-	ret = kstrtou32(args, 10, &ms);
-	if (ret)
-		return ret;
-	mode = match_string(gg_opg_mode_names, GG_OPG_NR_MODES, name);
+	mode = gg_test_parse_run(ubuf, len, gg_opg_mode_names, GG_OPG_NR_MODES, &ms, 1);
 	if (mode < 0)
 		return mode;
 	if (!ms || ms > GG_OPG_MAX_MS)

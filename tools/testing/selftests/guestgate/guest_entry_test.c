@@ -114,7 +114,7 @@ static int run_loop(const char *variant, unsigned int ms, unsigned int guest_us,
 {
 	struct guestgate_sample_vcpu_run r;
 	char cmd[64];
-	int fd, n, ret;
+	int ret;
 
 	memset(res, 0, sizeof(*res));
 	if (!variant) {
@@ -128,12 +128,8 @@ static int run_loop(const char *variant, unsigned int ms, unsigned int guest_us,
 		res->cpu = r.cpu;
 		return ret;
 	}
-	fd = open(ENTRY_FILE, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(cmd, sizeof(cmd), "%s %u %u", variant, ms, guest_us);
-	ret = write(fd, cmd, n) == n ? 0 : -errno;
-	close(fd);
+	snprintf(cmd, sizeof(cmd), "%s %u %u", variant, ms, guest_us);
+	ret = -debugfs_write(ENTRY_FILE, cmd);
 	if (ret)
 		return ret;
 	res->entries = debugfs_counter(ENTRY_FILE, "entries");

@@ -282,18 +282,6 @@ FIXTURE(context) {
 	long long misuses;
 };
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = errno;
-	close(fd);
-	return ret;
-}
-
 static long long last_run(const char *name)
 {
 	return debugfs_counter(SWITCH_FILE, name);
@@ -315,7 +303,7 @@ FIXTURE_SETUP(context)
 	close(fd);
 	ASSERT_LT(0, n);
 	self->mux[n] = '\0';
-	ASSERT_EQ(0, write_file(MUX_FILE, "1"));
+	ASSERT_EQ(0, debugfs_write(MUX_FILE, "1"));
 	self->misuses = deal("context_misuses");
 }
 
@@ -325,7 +313,7 @@ FIXTURE_TEARDOWN(context)
 		ioctl(self->toy, GUESTGATE_SAMPLE_IOCTL_REGISTER);
 		close(self->toy);
 	}
-	EXPECT_EQ(0, write_file(MUX_FILE, self->mux));
+	EXPECT_EQ(0, debugfs_write(MUX_FILE, self->mux));
 	EXPECT_EQ(0, deal("mediated_users"));
 	EXPECT_EQ(0, deal("guest_counting_events"));
 	EXPECT_EQ(0, deal("cpus_loaded"));
@@ -377,7 +365,7 @@ static void log_run(struct __test_metadata *_metadata)
  */
 TEST_F(context, switch_at_entry_exit)
 {
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 2000 200 3"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "entry_exit 2000 200 3"));
 	log_run(_metadata);
 	EXPECT_LT(100, last_run("loads"));
 	EXPECT_EQ(0, last_run("calls_loaded"));
@@ -390,7 +378,7 @@ TEST_F(context, switch_at_entry_exit)
  */
 TEST_F(context, pmi_routed_by_context)
 {
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 2000 200 1"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "entry_exit 2000 200 1"));
 	log_run(_metadata);
 	EXPECT_LT(10, last_run("pmis_raised_loaded"));
 	EXPECT_EQ(0, last_run("pmis_lost"));
@@ -405,7 +393,7 @@ TEST_F(context, pmi_routed_by_context)
  */
 TEST_F(context, pmi_routed_by_state_misroutes)
 {
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "pmi_by_state 2000 200 1"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "pmi_by_state 2000 200 1"));
 	log_run(_metadata);
 	EXPECT_LT(10, last_run("pmis_raised_loaded"));
 	EXPECT_EQ(0, last_run("pmis_guest"));
@@ -421,7 +409,7 @@ TEST_F(context, pmi_routed_by_state_misroutes)
  */
 TEST_F(context, switch_at_vcpu_load_put)
 {
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "vcpu_load_put 2000 200 3"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "vcpu_load_put 2000 200 3"));
 	log_run(_metadata);
 	EXPECT_LT(0, last_run("calls_loaded"));
 	EXPECT_LT(0, last_run("guest_lost"));
@@ -432,7 +420,7 @@ TEST_F(context, host_count_frozen)
 {
 	struct frozen f;
 
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 2000 200 1"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "entry_exit 2000 200 1"));
 	log_run(_metadata);
 	f = frozen_figures();
 	/* Enough loaded time for the check to see a count that goes on. */
@@ -449,7 +437,7 @@ TEST_F(context, unregistered_pmu_counts_through)
 {
 	struct frozen f;
 
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "unregistered 2000 200 1"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "unregistered 2000 200 1"));
 	log_run(_metadata);
 	f = frozen_figures();
 	EXPECT_LT(f.running / 5, f.loaded);
@@ -467,7 +455,7 @@ TEST_F(context, guest_values_not_leaked)
 {
 	struct frozen f;
 
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "entry_exit 1000 200 1"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "entry_exit 1000 200 1"));
 	log_run(_metadata);
 	f = frozen_figures();
 	EXPECT_LT(50, last_run("loads"));
@@ -483,7 +471,7 @@ TEST_F(context, guest_values_not_leaked)
  */
 TEST_F(context, unzeroed_counters_leak)
 {
-	ASSERT_EQ(0, write_file(SWITCH_FILE, "no_zero 1000 200 1"));
+	ASSERT_EQ(0, debugfs_write(SWITCH_FILE, "no_zero 1000 200 1"));
 	log_run(_metadata);
 	EXPECT_LT(50, last_run("loads"));
 	EXPECT_LE(last_run("loads"), last_run("leaks"));
@@ -498,9 +486,9 @@ TEST_F(context, refused_while_guest_counted)
 	ASSERT_LE(0, type);
 	fd = pmu_open(type, true, -1, 0, -1, false, 0);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(EBUSY, write_file(SWITCH_FILE, "entry_exit 100 10 1"));
+	EXPECT_EQ(EBUSY, debugfs_write(SWITCH_FILE, "entry_exit 100 10 1"));
 	close(fd);
-	EXPECT_EQ(0, write_file(SWITCH_FILE, "entry_exit 100 10 1"));
+	EXPECT_EQ(0, debugfs_write(SWITCH_FILE, "entry_exit 100 10 1"));
 }
 
 /*

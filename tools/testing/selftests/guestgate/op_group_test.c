@@ -29,18 +29,6 @@
 #define RUN_FILE	"/sys/kernel/debug/guestgate_test/op_group"
 #define RUN_MS		"3000"
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = errno;
-	close(fd);
-	return ret;
-}
-
 static long long last_run(const char *name)
 {
 	return debugfs_counter(RUN_FILE, name);
@@ -74,7 +62,8 @@ static void log_run(struct __test_metadata *_metadata)
  */
 TEST(group_switch_keeps_exclusion)
 {
-	ASSERT_EQ(0, write_file(RUN_FILE, "group " RUN_MS)) TH_LOG("is guestgate_test.ko loaded?");
+	ASSERT_EQ(0, debugfs_write(RUN_FILE, "group " RUN_MS))
+		TH_LOG("is guestgate_test.ko loaded?");
 	log_run(_metadata);
 	ASSERT_EQ(0, last_run("ret"));
 	EXPECT_LE(2, last_run("cpus"));
@@ -101,7 +90,7 @@ TEST(group_switch_keeps_exclusion)
  */
 TEST(naive_switch_breaks_exclusion)
 {
-	ASSERT_EQ(0, write_file(RUN_FILE, "naive " RUN_MS));
+	ASSERT_EQ(0, debugfs_write(RUN_FILE, "naive " RUN_MS));
 	log_run(_metadata);
 	ASSERT_EQ(0, last_run("ret"));
 	EXPECT_LE(10, last_run("switches"));
@@ -117,7 +106,7 @@ TEST(naive_switch_breaks_exclusion)
  */
 TEST(no_transfer_misreads_lock_word)
 {
-	ASSERT_EQ(0, write_file(RUN_FILE, "no_transfer " RUN_MS));
+	ASSERT_EQ(0, debugfs_write(RUN_FILE, "no_transfer " RUN_MS));
 	log_run(_metadata);
 	ASSERT_EQ(0, last_run("ret"));
 	EXPECT_EQ(0, last_run("torn"));
@@ -126,11 +115,11 @@ TEST(no_transfer_misreads_lock_word)
 
 TEST(bad_requests_refused)
 {
-	EXPECT_EQ(EINVAL, write_file(RUN_FILE, "bogus 10"));
-	EXPECT_EQ(EINVAL, write_file(RUN_FILE, "group"));
-	EXPECT_EQ(EINVAL, write_file(RUN_FILE, "group 0"));
-	EXPECT_EQ(EINVAL, write_file(RUN_FILE, "group 60001"));
-	EXPECT_EQ(EINVAL, write_file(RUN_FILE, "group 10 10"));
+	EXPECT_EQ(EINVAL, debugfs_write(RUN_FILE, "bogus 10"));
+	EXPECT_EQ(EINVAL, debugfs_write(RUN_FILE, "group"));
+	EXPECT_EQ(EINVAL, debugfs_write(RUN_FILE, "group 0"));
+	EXPECT_EQ(EINVAL, debugfs_write(RUN_FILE, "group 60001"));
+	EXPECT_EQ(EINVAL, debugfs_write(RUN_FILE, "group 10 10"));
 }
 
 TEST_HARNESS_MAIN

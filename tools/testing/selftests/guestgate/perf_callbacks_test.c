@@ -266,14 +266,12 @@ FIXTURE_TEARDOWN(stress)
 static void stress_run(struct __test_metadata *_metadata, const char *mode,
 		       bool planted)
 {
-	int fd = open(STRESS_FILE, O_WRONLY | O_CLOEXEC);
 	char cmd[64];
+	int ret;
 
-	ASSERT_LE(0, fd);
 	snprintf(cmd, sizeof(cmd), "%s %d %d", mode, STRESS_SWITCHES, STRESS_SECONDS);
-	ASSERT_EQ((ssize_t)strlen(cmd), write(fd, cmd, strlen(cmd)))
-		TH_LOG("%s: %s", cmd, strerror(errno));
-	close(fd);
+	ret = debugfs_write(STRESS_FILE, cmd);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", cmd, strerror(ret));
 	TH_LOG("%s: %lld switches in %lld ms, %lld guest sections, %lld torn, %lld uaf hits",
 	       cmd, stress_counter("switches"), stress_counter("msecs"),
 	       stress_counter("guest_sections"), stress_counter("torn"),

@@ -120,14 +120,9 @@ static void *samples_writer(void *arg)
 {
 	struct samples_run *run = arg;
 	char cmd[64];
-	int fd;
 
 	snprintf(cmd, sizeof(cmd), "%s %d %d", run->mode, run->switches, STRESS_SECONDS);
-	fd = open(STRESS_FILE, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
-		run->ret = errno ?: EIO;
-	if (fd >= 0)
-		close(fd);
+	run->ret = debugfs_write(STRESS_FILE, cmd);
 	__atomic_store_n(&run->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
