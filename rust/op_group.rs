@@ -42,7 +42,7 @@
 
 use crate::bindings;
 use core::{ffi::c_void, mem::size_of, slice};
-use kernel::{ffi::c_int, prelude::*};
+use kernel::{ffi::c_int, prelude::*, time::Ktime};
 
 #[cfg(CONFIG_KUNIT)]
 mod bench;
@@ -193,6 +193,8 @@ unsafe fn register(grp: *mut Group) -> Result {
         (*grp).switches = 0;
         (*grp).refused = 0;
         (*grp).timeouts = 0;
+        (*grp).switch_ns = 0;
+        (*grp).switch_max_ns = 0;
         (*grp).window_ns = 0;
         (*grp).window_max_ns = 0;
         (*grp).registered = true;
@@ -255,12 +257,34 @@ pub(crate) unsafe fn switch(grp: *mut Group, to: u32, steps: Steps) -> Result {
     if to == active {
         return Ok(());
     }
-    if implicit {
+    let start = Ktime::ktime_get();
+    let ret = if implicit {
         // SAFETY: Registered, so valid; the lock is held; `to` is an
         // implementation, not the active one.
         unsafe { switch_implicit(&lock, grp, to, steps) };
-        return Ok(());
+        Ok(())
+    } else {
+        // SAFETY: Registered, so valid; the lock is held; `to` is an
+        // implementation, not the active one.
+        unsafe { switch_explicit(&lock, grp, to) }
+    };
+    let ns = u64::try_from((Ktime::ktime_get() - start).to_ns()).unwrap_or(0);
+    // SAFETY: The counters are read and written with the lock held only.
+    unsafe {
+        (*grp).switch_ns += ns;
+        (*grp).switch_max_ns = (*grp).switch_max_ns.max(ns);
     }
+    ret
+}
+
+/// The switch of an explicit group: gates, the switch point, then the
+/// active implementation's functions.
+///
+/// # Safety
+///
+/// `grp` is registered and not implicit, `to` one of its implementations,
+/// not the active one. Process context, outside any section.
+unsafe fn switch_explicit(lock: &GroupLock, grp: *mut Group, to: u32) -> Result {
     // SAFETY: Registered, so valid; the gates exist.
     unsafe { lock.patch(grp, bindings::GUESTGATE_OP_GROUP_GATES) };
     // SAFETY: The lock is held; `to` is an implementation, not the active one.

@@ -303,18 +303,21 @@ bool guestgate_op_group_keys_taken(const struct guestgate_op_group *grp)
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /*
- * The group of the benchmark of Rust callers (rust/op_group/bench.rs): one
- * op, two implementations that do nothing, never switched by the bench.
+ * The bench group (test_hooks.h): one op, two implementations that do
+ * nothing, never switched by the benchmarks. Exported to guestgate_test.ko,
+ * whose C callers' call sites of the op are patched as guestgate's own.
  */
 noinline unsigned long guestgate_op_bench_a(unsigned long x)
 {
-	barrier();
+	/* Opaque: the callers must use the value it returns. */
+	OPTIMIZER_HIDE_VAR(x);
 	return x;
 }
+EXPORT_SYMBOL_IF_KUNIT(guestgate_op_bench_a);
 
-noinline unsigned long guestgate_op_bench_b(unsigned long x)
+static noinline unsigned long guestgate_op_bench_b(unsigned long x)
 {
-	barrier();
+	OPTIMIZER_HIDE_VAR(x);
 	return x + 1;
 }
 
@@ -331,6 +334,11 @@ static const struct guestgate_op_bench_ops guestgate_op_bench_ops_b = {
 };
 
 DEFINE_STATIC_CALL(__guestgate_op_bench, guestgate_op_bench_a);
+/*
+ * With its key: a module's call sites of a trampoline alone cannot be
+ * patched (the kernel looks keys up in vmlinux's table only).
+ */
+EXPORT_STATIC_CALL_GPL(__guestgate_op_bench);
 
 static unsigned long guestgate_op_bench_gate(unsigned long x)
 {
@@ -359,6 +367,8 @@ static const struct guestgate_op_impl guestgate_op_bench_impls[] = {
 
 DEFINE_GUESTGATE_OP_GROUP(guestgate_op_bench_group, guestgate_op_bench_group_ops,
 			  guestgate_op_bench_impls, NULL);
+/* guestgate_op_bench_group: for the C callers of guestgate_test.ko */
+EXPORT_SYMBOL_IF_KUNIT(guestgate_op_bench_group);
 #endif
 
 /* guestgate_rs_op_group_bench(): benchmark of Rust callers, in op_group/bench.rs */
@@ -382,14 +392,15 @@ int guestgate_op_groups_show(struct seq_file *m, void *unused)
 {
 	struct guestgate_op_group *grp;
 
-	seq_puts(m, "group active switches refused timeouts ");
+	seq_puts(m, "group active switches refused timeouts switch_ns switch_max_ns ");
 	seq_puts(m, "window_ns window_max_ns nmi_refused outside\n");
 	mutex_lock(&guestgate_op_group_mutex);
 	list_for_each_entry(grp, &guestgate_op_groups, node)
-		seq_printf(m, "%s %s %llu %llu %llu %llu %llu %lld %lld\n", grp->name,
+		seq_printf(m, "%s %s %llu %llu %llu %llu %llu %llu %llu %lld %lld\n", grp->name,
 			   grp->impls[grp->active].name, grp->switches, grp->refused,
-			   grp->timeouts, grp->window_ns, grp->window_max_ns,
-			   atomic64_read(&grp->nmi_refused), atomic64_read(&grp->outside));
+			   grp->timeouts, grp->switch_ns, grp->switch_max_ns, grp->window_ns,
+			   grp->window_max_ns, atomic64_read(&grp->nmi_refused),
+			   atomic64_read(&grp->outside));
 	mutex_unlock(&guestgate_op_group_mutex);
 	return 0;
 }

@@ -51,15 +51,6 @@ void guestgate_op_group_list_add(struct guestgate_op_group *grp);
 void guestgate_op_group_list_del(struct guestgate_op_group *grp);
 
 #if IS_ENABLED(CONFIG_KUNIT)
-/*
- * The group of the benchmark of Rust callers: the op __guestgate_op_bench,
- * whose implementations return @x and @x + 1.
- */
-unsigned long guestgate_op_bench_a(unsigned long x);
-unsigned long guestgate_op_bench_b(unsigned long x);
-DECLARE_STATIC_CALL(__guestgate_op_bench, guestgate_op_bench_a);
-extern struct guestgate_op_group guestgate_op_bench_group;
-
 /* A Rust KUnit case in op_group/kunit.rs, exported for guestgate_kunit.ko */
 void guestgate_kunit_op_group_rust(struct kunit *test);
 #endif

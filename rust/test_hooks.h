@@ -13,6 +13,8 @@
 #ifndef _GUESTGATE_TEST_HOOKS_H
 #define _GUESTGATE_TEST_HOOKS_H
 
+#include <linux/guestgate/op_group.h>
+#include <linux/static_call.h>
 #include <linux/types.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -75,9 +77,19 @@ int guestgate_rs_perf_fault(enum guestgate_perf_fault fault);
 int guestgate_rs_perf_bench(u32 kind, u64 calls, u64 *cycles);
 #endif
 
-/* op groups (rust/op_group/bench.rs) */
+/* op groups (rust/op_group_shim.c, rust/op_group/bench.rs) */
 
 #if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * The bench group (op_group_shim.c), of the benchmarks of C and Rust
+ * callers and the Rust KUnit case: the op __guestgate_op_bench, whose two
+ * implementations return @x and @x + 1 and are always quiescent. Its users
+ * take turns: none runs while another does.
+ */
+unsigned long guestgate_op_bench_a(unsigned long x);
+DECLARE_STATIC_CALL(__guestgate_op_bench, guestgate_op_bench_a);
+extern struct guestgate_op_group guestgate_op_bench_group;
+
 /*
  * Benchmark of Rust callers: times @calls calls of one kind (0 the op of a
  * registered group, a static call site patched like a C caller's, all in

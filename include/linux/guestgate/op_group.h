@@ -159,6 +159,9 @@ struct guestgate_op_group_cpu {
  * @switches: switches done
  * @refused: switches refused by @quiescent or @transfer (-EBUSY)
  * @timeouts: switches abandoned because a section did not end
+ * @switch_ns: wall time of the switches (done, refused or abandoned), in
+ *             total, patching and waits included
+ * @switch_max_ns: the longest switch
  * @window_ns: time spent at switch points, interrupts disabled, in total
  * @window_max_ns: the longest switch point
  * @nmi_refused: sections refused to NMIs during a switch
@@ -184,6 +187,8 @@ struct guestgate_op_group {
 	u64 switches;
 	u64 refused;
 	u64 timeouts;
+	u64 switch_ns;
+	u64 switch_max_ns;
 	u64 window_ns;
 	u64 window_max_ns;
 	atomic64_t nmi_refused;

@@ -255,6 +255,28 @@ op_groups()
 			printf "    lost %d, overlaps %d, torn %d, stuck %d\n", v["lost_increments"],
 				v["overlaps"], v["torn"], v["stuck"]
 		}' "$R/bench_op_group.txt"
+	echo "perf's group (implicit sections), registered and unregistered under the"
+	echo "perf stress's readers (task, hrtimer, NMI on every CPU):"
+	awk -F'[: ]+' '
+		$1 == "ret" { ret = $2 }
+		$1 == "mode" { mode = $2 }
+		$1 == "torn" { torn = $2 }
+		$1 == "switches" { pairs = $2 }
+		# Before and after the run: its switches are the difference.
+		$1 == "guestgate_perf_group" { seen++; n[seen] = $3; t[seen] = $6; max = $7 }
+		END {
+			sw = n[2] - n[1]
+			if (ret != 0 || mode != "torn" || seen != 2 || sw <= 0) {
+				print "  no results (or the stress run failed): see bench_perf_switch.txt"
+				exit
+			}
+			printf "    %d switches (the stress'"'"'s %d registrations and as many unregistrations,",
+				sw, pairs
+			printf " the toy'"'"'s set out and back), torn sections %d\n", torn
+			printf "    wall time avg %.2f ms (max since load %.2f ms): 8 patches, a work item per CPU;",
+				(t[2] - t[1]) / sw / 1e6, max / 1e6
+			printf " grace periods: 0\n"
+		}' "$R/bench_perf_switch.txt"
 	echo "Sections in the built object (kernel callees not counted):"
 	count "$GG_TOP/guestgate.ko" guestgate_op_group_section_begin
 	count "$GG_TOP/guestgate.ko" guestgate_op_group_section_end

@@ -366,6 +366,15 @@ bench | bench-pfn)
 			echo "group 3000" >$DBG/guestgate_test/op_group
 			cat $DBG/guestgate_test/op_group
 		} >"$R/bench_op_group.txt" 2>&1
+		# perf's group (implicit sections): the torn stress's 20
+		# registrations and unregistrations under its readers (the
+		# kselftest case unregisters the toy's set meanwhile).
+		{
+			cat $DBG/guestgate/op_groups
+			(cd "$SELFTESTS" && ./perf_callbacks_test -t torn_guestgate)
+			cat $DBG/guestgate_test/perf
+			cat $DBG/guestgate/op_groups
+		} >"$R/bench_perf_switch.txt" 2>&1
 	fi
 	# The pfn cache: fast path and baselines, zaps, refresh under a storm.
 	"$SELFTESTS/pfn_cache_bench" >"$R/bench_pfn_cache.txt" 2>&1

@@ -7,15 +7,16 @@
  * GG_OPGB_CALLS calls of each kind, best of GG_OPGB_RUNS rounds in turn,
  * and prints the TSC cycles per batch:
  *
- *   c_group      the op of a registered group of this module, a static
- *                call patched to a direct call, all in one section
+ *   c_group      the op of guestgate.ko's bench group (test_hooks.h), a
+ *                static call site of this module patched to a direct
+ *                call, all in one section
  *   c_direct     a direct call of the same function
  *   c_indirect   a pointer load and an indirect call of it
  *   c_section    one section per call of the op: begin, call, end
  *
  * and the same four from Rust callers inside guestgate.ko
  * (guestgate_rs_op_group_bench(): the op through its static call's
- * trampoline, on a group of guestgate's own).
+ * trampoline, on the same group).
  */
 #include <linux/compiler.h>
 #include <linux/debugfs.h>
@@ -37,55 +38,8 @@ static const char *const gg_opgb_names[GG_OPGB_NR] = {
 	"group", "direct", "indirect", "section",
 };
 
-static noinline unsigned long gg_opgb_a(unsigned long x)
-{
-	/* Opaque: the callers must use the value it returns. */
-	OPTIMIZER_HIDE_VAR(x);
-	return x;
-}
-
-static noinline unsigned long gg_opgb_b(unsigned long x)
-{
-	OPTIMIZER_HIDE_VAR(x);
-	return x + 1;
-}
-
-struct gg_opgb_ops {
-	unsigned long (*op)(unsigned long x);
-};
-
-static const struct gg_opgb_ops gg_opgb_ops_a = { .op = gg_opgb_a };
-static const struct gg_opgb_ops gg_opgb_ops_b = { .op = gg_opgb_b };
-
-DEFINE_STATIC_CALL(gg_opgb_op, gg_opgb_a);
-
-static struct guestgate_op_group *gg_opgb_grp;
-
-static unsigned long gg_opgb_gate(unsigned long x)
-{
-	const struct gg_opgb_ops *ops = guestgate_op_group_ops(gg_opgb_grp);
-
-	return ops->op(x);
-}
-
-static const struct guestgate_op gg_opgb_group_ops[] = {
-	GUESTGATE_OP(gg_opgb_op, struct gg_opgb_ops, op, gg_opgb_gate),
-};
-
-static bool gg_opgb_quiescent(void *state, const struct guestgate_op_impl *to)
-{
-	return true;
-}
-
-static const struct guestgate_op_impl gg_opgb_impls[] = {
-	{ .name = "a", .ops = &gg_opgb_ops_a, .quiescent = gg_opgb_quiescent },
-	{ .name = "b", .ops = &gg_opgb_ops_b, .quiescent = gg_opgb_quiescent },
-};
-
-DEFINE_GUESTGATE_OP_GROUP(gg_opgb_group, gg_opgb_group_ops, gg_opgb_impls, NULL);
-
 /* What the indirect calls load. */
-static unsigned long (*gg_opgb_ptr)(unsigned long x) = gg_opgb_a;
+static unsigned long (*gg_opgb_ptr)(unsigned long x) = guestgate_op_bench_a;
 
 /* GG_OPGB_CALLS calls of one kind, a loop of its own (@kind is constant). */
 static __always_inline u64 gg_opgb_loop(unsigned int kind)
@@ -98,16 +52,16 @@ static __always_inline u64 gg_opgb_loop(unsigned int kind)
 	for (i = 0; i < GG_OPGB_CALLS; i++) {
 		OPTIMIZER_HIDE_VAR(x);
 		if (kind == GG_OPGB_GROUP) {
-			x = static_call(gg_opgb_op)(x);
+			x = static_call(__guestgate_op_bench)(x);
 		} else if (kind == GG_OPGB_DIRECT) {
-			x = gg_opgb_a(x);
+			x = guestgate_op_bench_a(x);
 		} else if (kind == GG_OPGB_INDIRECT) {
 			x = READ_ONCE(gg_opgb_ptr)(x);
 		} else {
 			/* A task's section is never refused. */
-			guestgate_op_group_section_begin(&gg_opgb_group);
-			x = static_call(gg_opgb_op)(x);
-			guestgate_op_group_section_end(&gg_opgb_group);
+			guestgate_op_group_section_begin(&guestgate_op_bench_group);
+			x = static_call(__guestgate_op_bench)(x);
+			guestgate_op_group_section_end(&guestgate_op_bench_group);
 		}
 	}
 	t1 = rdtsc_ordered();
@@ -122,10 +76,10 @@ static s64 gg_opgb_c_batch(void *unused, unsigned int kind)
 
 	switch (kind) {
 	case GG_OPGB_GROUP:
-		if (!guestgate_op_group_section_begin(&gg_opgb_group))
+		if (!guestgate_op_group_section_begin(&guestgate_op_bench_group))
 			return -EBUSY;
 		cycles = gg_opgb_loop(GG_OPGB_GROUP);
-		guestgate_op_group_section_end(&gg_opgb_group);
+		guestgate_op_group_section_end(&guestgate_op_bench_group);
 		return cycles;
 	case GG_OPGB_DIRECT:
 		return gg_opgb_loop(GG_OPGB_DIRECT);
@@ -155,11 +109,10 @@ static int gg_opgb_show(struct seq_file *m, void *unused)
 	int i, ret;
 
 	mutex_lock(&gg_opgb_lock);
-	gg_opgb_grp = &gg_opgb_group;
-	ret = guestgate_op_group_register(&gg_opgb_group);
+	ret = guestgate_op_group_register(&guestgate_op_bench_group);
 	if (!ret) {
 		ret = gg_test_best_of(gg_opgb_c_batch, NULL, GG_OPGB_NR, GG_OPGB_RUNS, c);
-		guestgate_op_group_unregister(&gg_opgb_group);
+		guestgate_op_group_unregister(&guestgate_op_bench_group);
 	}
 	if (!ret)
 		ret = gg_test_best_of(gg_opgb_rust_batch, NULL, GG_OPGB_NR, GG_OPGB_RUNS, rust);
