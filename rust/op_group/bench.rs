@@ -57,17 +57,21 @@ fn run(kind: u32, calls: u64) -> Result<u64> {
             BENCH.register()?;
             let _reg = Registered;
             if kind == 0 {
-                let section = BENCH.section().ok_or(EBUSY)?;
-                t0 = tsc();
-                for _ in 0..calls {
-                    x = op(&section, black_box(x));
-                }
-                t1 = tsc();
+                let (start, end, last) = BENCH
+                    .with_section(|s| {
+                        let mut x = x;
+                        let start = tsc();
+                        for _ in 0..calls {
+                            x = op(s, black_box(x));
+                        }
+                        (start, tsc(), x)
+                    })
+                    .ok_or(EBUSY)?;
+                (t0, t1, x) = (start, end, last);
             } else {
                 t0 = tsc();
                 for _ in 0..calls {
-                    let section = BENCH.section().ok_or(EBUSY)?;
-                    x = op(&section, black_box(x));
+                    x = BENCH.with_section(|s| op(s, black_box(x))).ok_or(EBUSY)?;
                 }
                 t1 = tsc();
             }

@@ -20,17 +20,14 @@ unsafe extern "C" fn guestgate_kunit_op_group_rust(test: *mut Kunit) {
 
     kunit_expect!(test, BENCH.register().is_ok());
     kunit_expect!(test, BENCH.register() == Err(EEXIST));
-    if let Some(section) = BENCH.section() {
-        kunit_expect!(test, op(&section, 5) == 5);
-    } else {
-        kunit_expect!(test, false);
-    }
+    kunit_expect!(test, BENCH.with_section(|s| op(s, 5)) == Some(5));
+    // Nested: joins the section under way.
+    kunit_expect!(
+        test,
+        BENCH.with_section(|s| (op(s, 1), BENCH.with_section(|t| op(t, 2)))) == Some((1, Some(2)))
+    );
     kunit_expect!(test, BENCH.switch(1).is_ok());
-    if let Some(section) = BENCH.section() {
-        kunit_expect!(test, op(&section, 5) == 6);
-    } else {
-        kunit_expect!(test, false);
-    }
+    kunit_expect!(test, BENCH.with_section(|s| op(s, 5)) == Some(6));
     kunit_expect!(test, BENCH.switch(2) == Err(EINVAL));
     kunit_expect!(test, BENCH.switch(0).is_ok());
     kunit_expect!(test, BENCH.unregister().is_ok());

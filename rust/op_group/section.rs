@@ -60,30 +60,30 @@ impl<G> GroupRef<G> {
         unsafe { switch(self.grp, to, Steps::All) }
     }
 
-    /// Begins a section of the group's ops on this CPU, ended when the
-    /// returned guard drops. `None` only in NMI: while a switch is under
-    /// way, or when the section it would join began before a switch that
-    /// gave up.
-    #[must_use = "the section ends when the guard drops"]
-    pub(crate) fn section(&self) -> Option<Section<'_, G>> {
+    /// Runs `f` in a section of the group's ops on this CPU, and ends
+    /// the section when `f` returns. `f` gets the section by reference
+    /// only: it cannot keep it, send it or leak it. `None`, and `f` not
+    /// run, only in NMI: while a switch is under way, or when the section
+    /// it would join began before a switch that gave up.
+    pub(crate) fn with_section<R>(&self, f: impl FnOnce(&Section<'_, G>) -> R) -> Option<R> {
         // SAFETY: Valid by the type invariant; any context.
-        if unsafe { bindings::guestgate_op_group_section_begin(self.grp) } {
-            // INVARIANT: Begun on this CPU.
-            Some(Section {
-                grp: self,
-                _not_send: PhantomData,
-            })
-        } else {
-            None
+        if !unsafe { bindings::guestgate_op_group_section_begin(self.grp) } {
+            return None;
         }
+        // INVARIANT: Begun on this CPU, in this context; ended by the
+        // drop below, when `f` has returned.
+        let section = Section {
+            grp: self,
+            _not_send: PhantomData,
+        };
+        Some(f(&section))
     }
 }
 
 /// A section of the ops of the group `G`: every op of `G` called with a
-/// `&Section<'_, G>` runs the implementation the section is pinned to.
-///
-/// Leaking one (`mem::forget`) leaves preemption disabled and the CPU
-/// marked busy: every later switch of the group times out.
+/// `&Section<'_, G>` runs the implementation active when it began. Only
+/// [`GroupRef::with_section`] makes one, and lends it out: it cannot be
+/// leaked, which would leave preemption disabled and the CPU marked busy.
 ///
 /// # Invariants
 ///
