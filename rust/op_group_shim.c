@@ -30,6 +30,7 @@
  * interrupted).
  */
 #include <linux/atomic.h>
+#include <linux/bug.h>
 #include <linux/cleanup.h>
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
@@ -144,6 +145,7 @@ void guestgate_op_group_section_end(struct guestgate_op_group *grp)
 	/* No section to end (a caller's bug): counted, nothing undone. */
 	if (unlikely(!pc->nest)) {
 		atomic64_inc(&grp->outside);
+		WARN_ONCE(1, "guestgate: op group section ended with none begun\n");
 		return;
 	}
 	/* Every op call of the section comes before the CPU reads idle. */
@@ -158,7 +160,8 @@ const void *guestgate_op_group_ops(struct guestgate_op_group *grp)
 
 	if (grp->implicit) {
 		/* The CPU's pin holds only between two schedules: a section. */
-		lockdep_assert_preemption_disabled();
+		WARN_ONCE(preemptible(),
+			  "guestgate: implicit op group gate called with preemption enabled\n");
 		return grp->impls[READ_ONCE(raw_cpu_ptr(grp->cpu)->pinned)].ops;
 	}
 	guard(preempt)();
@@ -167,8 +170,10 @@ const void *guestgate_op_group_ops(struct guestgate_op_group *grp)
 	 * A section runs the implementation active when it began: the
 	 * switch point waits it out before it changes @active.
 	 */
-	if (unlikely(!READ_ONCE(pc->nest)))
+	if (unlikely(!READ_ONCE(pc->nest))) {
 		atomic64_inc(&grp->outside);
+		WARN_ONCE(1, "guestgate: op group gate called outside any section\n");
+	}
 	return grp->impls[READ_ONCE(grp->active)].ops;
 }
 EXPORT_SYMBOL_GPL(guestgate_op_group_ops);

@@ -323,8 +323,8 @@ bool guestgate_op_group_section_begin(struct guestgate_op_group *grp);
  * guestgate_op_group_section_end() - End a section.
  * @grp: the group
  *
- * Without a section to end on this CPU (a caller's bug), counts the call
- * (@outside) and does nothing else.
+ * Without a section to end on this CPU (a caller's bug), WARNs once,
+ * counts the call (@outside) and does nothing else.
  *
  * Context: The context of the matching section_begin(), on its CPU.
  */
@@ -335,9 +335,10 @@ void guestgate_op_group_section_end(struct guestgate_op_group *grp);
  * section runs, for the gates.
  * @grp: the group
  *
- * Outside any section (a caller's bug) it counts the call and answers the
- * active implementation's. In an implicit group, it answers the
- * implementation of this CPU's sections.
+ * Outside any section (a caller's bug) it WARNs once, counts the call and
+ * answers the active implementation's. In an implicit group, it answers the
+ * implementation of this CPU's sections (and WARNs once if preemption is
+ * enabled: there is no section then).
  *
  * Context: Any context, inside a section of @grp (implicit groups: with
  * preemption disabled, in a hardirq or in an NMI).

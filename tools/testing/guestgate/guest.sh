@@ -475,9 +475,9 @@ if [ "$mode" = check ]; then
 	echo "rc: $?" >>"$R/canary/perf_rival.txt"
 	rmmod guestgate_perf_rival
 	insmod "$TOP/guestgate.ko"
-	# Every misuse rule of guest entry and of the mediated PMU broken on
-	# purpose: each must fire its WARN once, and its recovery pass the
-	# KUnit checks. Before the use after free below: KASAN's report turns
+	# Every misuse rule of guest entry, the mediated PMU and op groups
+	# broken on purpose: each must fire its WARN once, and its recovery
+	# pass the KUnit checks. Before the use after free below: KASAN's report turns
 	# lockdep off.
 	kmsg "canary: misuse"
 	insmod "$TOP/guestgate_misuse_kunit.ko"

@@ -11,8 +11,8 @@ kmemleak report but the canary's.
 Two suites check the checks: "canary" requires the detectors to have caught
 the WARN, the leak and the use after free (unregister without its grace
 periods) that guest.sh plants after the run, and the misuse suites of
-guest entry and of the mediated PMU (guestgate_misuse_kunit.ko, loaded
-then) to pass with one WARN per misuse rule and no other splat; "judge"
+guest entry, the mediated PMU and op groups (guestgate_misuse_kunit.ko,
+loaded then) to pass with one WARN per misuse rule and no other splat; "judge"
 runs this judge on canned results that it must fail.
 
 Prints one line per suite, the failures, the table of where the time went
@@ -70,10 +70,14 @@ MARK = "guestgate-vm: "
 MISUSE_MARK = MARK + "canary: misuse"
 # guestgate_entry_warn()'s message, the line before its WARNING.
 MISUSE_WARN_RE = re.compile(r"\bguestgate: \w+: (.*?)\s*$")
-# The mediated PMU's C API: its misuses WARN_ONCE() with a message each.
+# The C APIs whose misuses WARN_ONCE() with a message each: the mediated
+# PMU's and op groups'. Their rules are keyed "<kind>: <message>".
 PMU_SHIM = os.path.join(TOP, "rust", "mediated_pmu_shim.c")
-PMU_WARN_RE = re.compile(r"^(?:\[[^]]*\] )?guestgate: (.*?)\s*$")
 PMU_KIND = "mediated_pmu: "
+OPG_SHIM = os.path.join(TOP, "rust", "op_group_shim.c")
+OPG_KIND = "op_group: "
+WARN_ONCE_SHIMS = ((PMU_KIND, PMU_SHIM, "mediated PMU"), (OPG_KIND, OPG_SHIM, "op group"))
+WARN_ONCE_RE = re.compile(r"^(?:\[[^]]*\] )?guestgate: (.*?)\s*$")
 
 
 class Suite:
@@ -212,8 +216,8 @@ def misuse_rules(shim=ENTRY_SHIM, header=ENTRY_H):
     return rules
 
 
-def pmu_misuse_rules(shim=PMU_SHIM):
-    """The message of each WARN_ONCE() in SHIM, without 'guestgate: ', keyed PMU_KIND + message."""
+def warn_once_rules(shim=PMU_SHIM, kind=PMU_KIND):
+    """The message of each WARN_ONCE() in SHIM, without 'guestgate: ', keyed KIND + message."""
     with open(shim) as f:
         text = re.sub(r"/\*.*?\*/|//[^\n]*", "", f.read(), flags=re.S)
     rules = {}
@@ -221,7 +225,7 @@ def pmu_misuse_rules(shim=PMU_SHIM):
         msg = c_strings(m.group(1).replace("\\n", ""))
         if msg.startswith("guestgate: "):
             msg = msg[len("guestgate: "):]
-            rules[PMU_KIND + msg] = msg
+            rules[kind + msg] = msg
     # A WARN_ONCE() whose message this cannot read, or one message twice:
     # no rule at all, so that the judge fails rather than miss one.
     if len(rules) != len(re.findall(r"\bWARN_ONCE\(", text)):
@@ -229,10 +233,15 @@ def pmu_misuse_rules(shim=PMU_SHIM):
     return rules
 
 
+def is_warn_once(kind):
+    """Whether misuse KIND is a WARN_ONCE() of one of WARN_ONCE_SHIMS."""
+    return any(kind.startswith(k) for k, _, _ in WARN_ONCE_SHIMS)
+
+
 def misuse_kind(rules, line):
     """The misuse kind of RULES whose message LINE is, the line before a WARNING, or None."""
     for kind, rule in rules.items():
-        m = (PMU_WARN_RE if kind.startswith(PMU_KIND) else MISUSE_WARN_RE).search(line)
+        m = (WARN_ONCE_RE if is_warn_once(kind) else MISUSE_WARN_RE).search(line)
         if rule and m and m.group(1) == rule:
             return kind
     return None
@@ -240,7 +249,7 @@ def misuse_kind(rules, line):
 
 def misuse_line(kind, rule):
     """A log line of the WARN message of KIND, as the kernel prints it."""
-    if kind.startswith(PMU_KIND):
+    if is_warn_once(kind):
         return "guestgate: " + rule
     return "guestgate: guestgate_state_exit_irqoff: " + rule
 
@@ -634,10 +643,11 @@ def judge_misuse(suite, canary_dir):
     rules = misuse_rules()
     if not rules:
         suite.add("FAIL", "misuse rules found", "none in " + ENTRY_SHIM)
-    pmu_rules = pmu_misuse_rules()
-    if not pmu_rules:
-        suite.add("FAIL", "mediated PMU misuse WARNs found", "none in " + PMU_SHIM)
-    rules.update(pmu_rules)
+    for kind, shim, what in WARN_ONCE_SHIMS:
+        once = warn_once_rules(shim, kind)
+        if not once:
+            suite.add("FAIL", "%s misuse WARNs found" % what, "none in " + shim)
+        rules.update(once)
     with open(os.path.join(canary_dir, "dmesg.txt"), errors="replace") as f:
         section = misuse_section([l.rstrip() for l in f])
     if section is None:
@@ -774,7 +784,8 @@ def self_test():
         # A canary phase as guest.sh runs it: the canary's WARN, the misuse
         # suite with one WARN per rule, the use after free.
         rules = [(k, r) for k, r in misuse_rules().items() if r]
-        rules += list(pmu_misuse_rules().items())
+        for kind, shim, _ in WARN_ONCE_SHIMS:
+            rules += list(warn_once_rules(shim, kind).items())
         misuse_warns = ["[ 2.%d] ------------[ cut here ]------------\n"
                         "[ 2.%d] %s\n"
                         "[ 2.%d] WARNING: CPU: 1 PID: 9 at rust/guest_entry_shim.c:86 "
@@ -825,10 +836,11 @@ def self_test():
         write("c/canary/dmesg.txt", canary_log(misuse_warns + misuse_warns[-1:]))
         expect("a misuse warning that fired twice fails",
                judge_canary(os.path.join(t, "c")), True, "misuse " + rules[-1][0])
-        pmu = next((i for i, (k, _) in enumerate(rules) if k.startswith(PMU_KIND)), 0)
-        write("c/canary/dmesg.txt", canary_log(misuse_warns[:pmu] + misuse_warns[pmu + 1:]))
-        expect("a canary run missing one mediated PMU misuse warning fails",
-               judge_canary(os.path.join(t, "c")), True, "misuse " + PMU_KIND)
+        for kind, _, what in WARN_ONCE_SHIMS:
+            i = next((i for i, (k, _) in enumerate(rules) if k.startswith(kind)), 0)
+            write("c/canary/dmesg.txt", canary_log(misuse_warns[:i] + misuse_warns[i + 1:]))
+            expect("a canary run missing one %s misuse warning fails" % what,
+                   judge_canary(os.path.join(t, "c")), True, "misuse " + kind)
         write("c/canary/dmesg.txt", canary_log(
             [misuse_warns[0].replace(rules[0][1], "some other rule")] + misuse_warns[1:]))
         expect("a misuse warning without its rule's message fails",
