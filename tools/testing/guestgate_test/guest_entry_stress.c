@@ -30,14 +30,12 @@
 #include <linux/guestgate.h>
 #include <linux/instrumentation.h>
 #include <linux/irqflags.h>
-#include <linux/kstrtox.h>
 #include <linux/kvm_host.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 #include <asm/msr.h>
 #include <asm/tsc.h>
 
@@ -170,29 +168,19 @@ static int gg_entry_open(struct inode *inode, struct file *file)
 static ssize_t gg_entry_write(struct file *file, const char __user *ubuf,
 			      size_t len, loff_t *ppos)
 {
-	unsigned int ms, guest_us;
 	struct gg_entry_result r;
-	char buf[64], *arg;
+	u32 v[2];	/* ms, guest_us */
 	int mode;
 
-	if (len >= sizeof(buf))
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	arg = strchr(strim(buf), ' ');
-	if (!arg)
-		return -EINVAL;
-	*arg++ = '\0';
-	mode = match_string(gg_entry_mode_names, GG_ENTRY_NR_MODES, buf);
+	mode = gg_test_parse_run(ubuf, len, gg_entry_mode_names, GG_ENTRY_NR_MODES,
+				 v, ARRAY_SIZE(v));
 	if (mode < 0)
 		return mode;
-	if (sscanf(arg, "%u %u", &ms, &guest_us) != 2 || !ms ||
-	    ms > GG_ENTRY_MAX_MS || !guest_us || guest_us > GG_ENTRY_MAX_GUEST_US)
+	if (!v[0] || v[0] > GG_ENTRY_MAX_MS || !v[1] || v[1] > GG_ENTRY_MAX_GUEST_US)
 		return -EINVAL;
 
 	/* Runs unlocked: the RCU test reads sync_rcu meanwhile. */
-	gg_entry_run(mode, ms, guest_us, &r);
+	gg_entry_run(mode, v[0], v[1], &r);
 	mutex_lock(&gg_entry_lock);
 	gg_entry_last = r;
 	gg_entry_last_mode = mode;
